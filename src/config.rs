@@ -1,0 +1,84 @@
+//! Flags and environment variables (CONTRACT §2). Every flag also reads an environment variable.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// The command line of the `cloudpc-emulator` binary.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "cloudpc-emulator",
+    version,
+    about = "A local emulator of Microsoft Graph's Cloud PC device image API"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub settings: Settings,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands besides serving (the default).
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Exit 0 when `/_emulator/health` answers 200 (for container health checks in images without curl).
+    Healthcheck {
+        /// Health URL; default: derived from --listen / EMULATOR_LISTEN.
+        #[arg(long)]
+        url: Option<String>,
+    },
+}
+
+/// Everything the server needs to start.
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// Address to bind; port 0 picks a free port.
+    #[arg(long, env = "EMULATOR_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// SQLite file (its folder is created); `:memory:` for a throwaway store.
+    #[arg(
+        long,
+        env = "EMULATOR_DATABASE",
+        default_value = "./data/cloudpc-emulator.db"
+    )]
+    pub database: String,
+    /// `none`: no checks; `bearer`: any non-empty bearer token.
+    #[arg(long, env = "EMULATOR_AUTH", value_enum, default_value_t = AuthMode::Bearer)]
+    pub auth: AuthMode,
+    /// Seconds a new image stays `pending`.
+    #[arg(long, env = "EMULATOR_UPLOAD_DURATION", default_value_t = 5)]
+    pub upload_duration: u64,
+    /// Server-side page size of collections (1-999).
+    #[arg(long, env = "EMULATOR_PAGE_SIZE", default_value_t = 100,
+          value_parser = clap::value_parser!(u32).range(1..=999))]
+    pub page_size: u32,
+    /// `full`: a 201 survives power loss; `normal`: it survives a crash of the process.
+    #[arg(long, env = "EMULATOR_SYNCHRONOUS", value_enum, default_value_t = Synchronous::Full)]
+    pub synchronous: Synchronous,
+}
+
+impl Settings {
+    /// Settings for tests and embedding: a throwaway database on a free loopback port, auth off.
+    pub fn for_tests(database: impl Into<String>) -> Self {
+        Self {
+            listen: "127.0.0.1:0".into(),
+            database: database.into(),
+            auth: AuthMode::None,
+            upload_duration: 5,
+            page_size: 100,
+            synchronous: Synchronous::Full,
+        }
+    }
+}
+
+/// How requests to the Graph routes are authenticated (CONTRACT §7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuthMode {
+    None,
+    Bearer,
+}
+
+/// SQLite's `synchronous` setting in WAL mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Synchronous {
+    Full,
+    Normal,
+}

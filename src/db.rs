@@ -1,0 +1,146 @@
+//! The SQLite store: migrations (refinery, through rusqlite) and the sqlx pools every query uses.
+//!
+//! Writes go through one writer connection: SQLite allows one writer at a time anyway, and a single writer keeps
+//! the WAL auto-checkpoint working (PERFORMANCE-NOTES). Reads use a small pool of read-only connections, which in
+//! WAL mode never wait for the writer.
+//!
+//! Durability: `synchronous=FULL` by default, so a `201` (sent only after `COMMIT` returned) survives power loss;
+//! `--synchronous normal` keeps it across a crash of the process but not of the machine.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::config::Synchronous;
+
+refinery::embed_migrations!("migrations");
+
+/// The pools of one database.
+#[derive(Debug, Clone)]
+pub struct Database {
+    /// One connection: every write.
+    pub writer: SqlitePool,
+    /// Read-only connections (the writer itself for `:memory:`).
+    pub reader: SqlitePool,
+}
+
+/// Why the database could not be opened.
+#[derive(Debug)]
+pub struct DbError(pub String);
+
+impl std::fmt::Display for DbError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for DbError {}
+
+const READERS: u32 = 2;
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl Database {
+    /// Opens (creating folder and file) and migrates the database at `location`, or a private in-memory one for
+    /// `:memory:`.
+    pub async fn open(location: &str, synchronous: Synchronous) -> Result<Self, DbError> {
+        if location == ":memory:" {
+            return Self::open_in_memory().await;
+        }
+        let path = Path::new(location);
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| DbError(format!("cannot create the folder {}: {e}", dir.display())))?;
+        }
+        migrate_file(path)?;
+        let base = SqliteConnectOptions::new()
+            .filename(path)
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(base.clone().synchronous(match synchronous {
+                Synchronous::Full => SqliteSynchronous::Full,
+                Synchronous::Normal => SqliteSynchronous::Normal,
+            }))
+            .await
+            .map_err(|e| DbError(format!("cannot open {location}: {e}")))?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(READERS)
+            .connect_with(base.read_only(true))
+            .await
+            .map_err(|e| DbError(format!("cannot open {location} for reading: {e}")))?;
+        Ok(Self { writer, reader })
+    }
+
+    /// An in-memory database lives as long as one connection to it does: migrate it through a shared-cache name,
+    /// then keep one sqlx connection open for good and use it for reads and writes alike.
+    async fn open_in_memory() -> Result<Self, DbError> {
+        let name = format!(
+            "file:cloudpc-emulator-{}?mode=memory&cache=shared",
+            uuid::Uuid::new_v4().simple()
+        );
+        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
+            | rusqlite::OpenFlags::SQLITE_OPEN_CREATE
+            | rusqlite::OpenFlags::SQLITE_OPEN_URI;
+        let mut conn = rusqlite::Connection::open_with_flags(&name, flags)
+            .map_err(|e| DbError(format!("cannot open an in-memory database: {e}")))?;
+        migrations::runner()
+            .run(&mut conn)
+            .map_err(|e| DbError(format!("migrations failed: {e}")))?;
+        let options = SqliteConnectOptions::from_str(&format!("sqlite:{name}"))
+            .map_err(|e| DbError(e.to_string()))?
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await
+            .map_err(|e| DbError(format!("cannot open an in-memory database: {e}")))?;
+        drop(conn);
+        Ok(Self {
+            writer: pool.clone(),
+            reader: pool,
+        })
+    }
+
+    /// Checkpoints the WAL into the main file and closes every connection (graceful shutdown).
+    pub async fn close(&self) {
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.writer)
+            .await
+        {
+            tracing::warn!(error = %e, "WAL checkpoint at shutdown failed");
+        }
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+}
+
+/// Applies the embedded migrations and switches the file to WAL (a persistent setting of the file).
+fn migrate_file(path: &Path) -> Result<(), DbError> {
+    let mut conn = rusqlite::Connection::open(path)
+        .map_err(|e| DbError(format!("cannot open {}: {e}", path.display())))?;
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .map_err(|e| DbError(e.to_string()))?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(|e| {
+            DbError(format!(
+                "{} is not a usable SQLite database: {e}",
+                path.display()
+            ))
+        })?;
+    migrations::runner()
+        .run(&mut conn)
+        .map_err(|e| DbError(format!("migrations of {} failed: {e}", path.display())))?;
+    Ok(())
+}

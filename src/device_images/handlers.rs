@@ -1,0 +1,99 @@
+//! Create, get and delete (CONTRACT §4). Each handler parses the request into domain values, asks the repository,
+//! and builds the response from what the database returned.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use uuid::Uuid;
+
+use super::domain::{CreateDeviceImageRequest, NewDeviceImage};
+use super::view::ImageView;
+use super::{repository, COLLECTION_PATH, DEFAULT_TENANT};
+use crate::clock::format_timestamp;
+use crate::error::ApiError;
+use crate::graph::body::read_json_object;
+use crate::graph::query::{parse_options, unsupported};
+use crate::graph::{response, GraphContext};
+use crate::startup::AppState;
+
+/// `POST …/deviceImages`: 201 with the stored image and its `Location`.
+pub async fn create(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+    ctx: &GraphContext,
+) -> Result<HttpResponse, ApiError> {
+    let body = read_json_object(req, payload).await?;
+    let new = NewDeviceImage::try_from(CreateDeviceImageRequest {
+        body,
+        version: ctx.version,
+        include_unknown: ctx.include_unknown_enum_members,
+    })?;
+    let now = format_timestamp(state.clock.now());
+    let image = repository::insert(&state.db, DEFAULT_TENANT, &new, &now).await?;
+    let context = entity_context(ctx);
+    let view = ImageView {
+        image: &image,
+        ctx,
+        select: None,
+        context: Some(&context),
+    };
+    let mut res = response::json(StatusCode::CREATED, ctx, &view)?;
+    let location = format!("{}/{COLLECTION_PATH}/{}", ctx.base, image.id.hyphenated());
+    if let Ok(value) = header::HeaderValue::from_str(&location) {
+        res.headers_mut().insert(header::LOCATION, value);
+    }
+    Ok(res)
+}
+
+/// `GET …/deviceImages/{id}`.
+pub async fn get(
+    req: &HttpRequest,
+    state: &AppState,
+    ctx: &GraphContext,
+    id: &str,
+) -> Result<HttpResponse, ApiError> {
+    if let Some(option) = parse_options(req.query_string(), ctx.version)?.first() {
+        return Err(unsupported(option));
+    }
+    let id = parse_id(id)?;
+    let image = repository::get(&state.db, DEFAULT_TENANT, id)
+        .await?
+        .ok_or_else(|| not_found(&id.to_string()))?;
+    let context = entity_context(ctx);
+    let view = ImageView {
+        image: &image,
+        ctx,
+        select: None,
+        context: Some(&context),
+    };
+    response::json(StatusCode::OK, ctx, &view)
+}
+
+/// `DELETE …/deviceImages/{id}`: 204, then the image is gone.
+pub async fn delete(state: &AppState, id: &str) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(id)?;
+    if repository::delete(&state.db, DEFAULT_TENANT, id).await? {
+        Ok(HttpResponse::NoContent().finish())
+    } else {
+        Err(not_found(&id.to_string()))
+    }
+}
+
+fn entity_context(ctx: &GraphContext) -> String {
+    format!("{}/$metadata#{COLLECTION_PATH}/$entity", ctx.base)
+}
+
+/// Ids are GUIDs in their hyphenated form, compared case-insensitively; anything else names no image (404).
+pub fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
+    match Uuid::try_parse(raw) {
+        Ok(id) if raw.len() == 36 => Ok(id),
+        _ => Err(not_found(raw)),
+    }
+}
+
+fn not_found(id: &str) -> ApiError {
+    let shown: String = id.chars().take(100).collect();
+    ApiError::NotFound(format!(
+        "The cloudPcDeviceImage with id '{shown}' was not found."
+    ))
+}

@@ -1,0 +1,128 @@
+//! SQL of the device image store. Plain runtime queries with bound parameters; every write is one transaction on
+//! the single writer connection, and every statement is stepped to completion (`fetch_all`/`execute`): a statement
+//! left half-read keeps a read transaction open, which stops SQLite's WAL auto-checkpoint and lets the WAL grow.
+
+use uuid::Uuid;
+
+use super::domain::NewDeviceImage;
+use super::model::{DeviceImage, DeviceImageRow, COLUMNS};
+use crate::db::Database;
+use crate::error::ApiError;
+
+/// Inserts a new image and returns the row as stored, after the transaction committed.
+pub async fn insert(
+    db: &Database,
+    tenant_id: &str,
+    new: &NewDeviceImage,
+    now: &str,
+) -> Result<DeviceImage, ApiError> {
+    let id = new.id.unwrap_or_else(Uuid::new_v4);
+    let sql = format!(
+        "INSERT INTO device_images (id, tenant_id, display_name, display_name_key, version, \
+         source_image_resource_id, operating_system, os_build_number, os_version_number, os_status, size_in_gb, \
+         expiration_date, status, error_code, scope_ids, last_modified_date_time, created_date_time) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {COLUMNS}"
+    );
+    let scope_ids = serde_json::to_string(&new.scope_ids).map_err(ApiError::internal)?;
+    let mut tx = db.writer.begin().await?;
+    let inserted = sqlx::query_as::<_, DeviceImageRow>(&sql)
+        .bind(id.hyphenated().to_string())
+        .bind(tenant_id)
+        .bind(new.display_name.as_str())
+        .bind(new.display_name.key())
+        .bind(new.version.as_str())
+        .bind(new.source_image_resource_id.as_str())
+        .bind(&new.operating_system)
+        .bind(&new.os_build_number)
+        .bind(&new.os_version_number)
+        .bind(new.os_status)
+        .bind(new.size_in_gb)
+        .bind(
+            new.expiration_date
+                .map(|d| d.format("%Y-%m-%d").to_string()),
+        )
+        .bind(new.status)
+        .bind(new.error_code)
+        .bind(scope_ids)
+        .bind(now)
+        .bind(now)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|e| conflict_or_internal(e, new, id))?;
+    tx.commit().await?;
+    let row = inserted
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::internal("INSERT … RETURNING returned no row"))?;
+    row.try_into()
+}
+
+/// A uniqueness violation is the client's 409; anything else is ours.
+fn conflict_or_internal(e: sqlx::Error, new: &NewDeviceImage, id: Uuid) -> ApiError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            if db.message().contains("device_images.id") {
+                ApiError::Conflict(format!("A device image with id '{id}' already exists."))
+            } else {
+                ApiError::Conflict(format!(
+                    "A device image with displayName '{}' and version '{}' already exists; displayName and \
+                     version identify an image.",
+                    new.display_name.as_str(),
+                    new.version.as_str()
+                ))
+            }
+        }
+        _ => ApiError::from(e),
+    }
+}
+
+/// The image with this id in the tenant.
+pub async fn get(
+    db: &Database,
+    tenant_id: &str,
+    id: Uuid,
+) -> Result<Option<DeviceImage>, ApiError> {
+    let sql = format!("SELECT {COLUMNS} FROM device_images WHERE tenant_id = ? AND id = ?");
+    let rows = sqlx::query_as::<_, DeviceImageRow>(&sql)
+        .bind(tenant_id)
+        .bind(id.hyphenated().to_string())
+        .fetch_all(&db.reader)
+        .await?;
+    rows.into_iter()
+        .next()
+        .map(DeviceImage::try_from)
+        .transpose()
+}
+
+/// Up to `limit` images of the tenant created after `after_seq`, in creation order.
+pub async fn list_after(
+    db: &Database,
+    tenant_id: &str,
+    after_seq: i64,
+    limit: u32,
+) -> Result<Vec<DeviceImage>, ApiError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM device_images WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?"
+    );
+    sqlx::query_as::<_, DeviceImageRow>(&sql)
+        .bind(tenant_id)
+        .bind(after_seq)
+        .bind(limit)
+        .fetch_all(&db.reader)
+        .await?
+        .into_iter()
+        .map(DeviceImage::try_from)
+        .collect()
+}
+
+/// Deletes the image; false when the tenant has no image with this id.
+pub async fn delete(db: &Database, tenant_id: &str, id: Uuid) -> Result<bool, ApiError> {
+    let mut tx = db.writer.begin().await?;
+    let done = sqlx::query("DELETE FROM device_images WHERE tenant_id = ? AND id = ?")
+        .bind(tenant_id)
+        .bind(id.hyphenated().to_string())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -1,0 +1,75 @@
+//! The Microsoft Graph protocol: versions, paths, headers, context URLs, enum projection, auth and routing.
+
+pub mod auth;
+pub mod body;
+pub mod enums;
+pub mod path;
+pub mod protocol;
+pub mod query;
+pub mod response;
+pub mod routes;
+
+use actix_web::HttpRequest;
+
+/// The API version of a request: `beta` or `v1.0`. Version differences (which properties and enum members exist)
+/// are decided by this value in one place each: [`enums`] and the device image view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiVersion {
+    Beta,
+    V1,
+}
+
+impl ApiVersion {
+    /// Parses the first path segment; the fixed segments match case-insensitively (CONTRACT §3).
+    pub fn parse(segment: &str) -> Option<Self> {
+        if segment.eq_ignore_ascii_case("beta") {
+            Some(Self::Beta)
+        } else if segment.eq_ignore_ascii_case("v1.0") {
+            Some(Self::V1)
+        } else {
+            None
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Beta => "beta",
+            Self::V1 => "v1.0",
+        }
+    }
+}
+
+/// What every Graph handler needs to know about the request besides its body.
+#[derive(Debug, Clone)]
+pub struct GraphContext {
+    pub version: ApiVersion,
+    /// `{scheme}://{host}/{ver}` of the request, used in every absolute URL the emulator emits.
+    pub base: String,
+    /// `Prefer: include-unknown-enum-members` was sent (graph-device-images.md §4.4).
+    pub include_unknown_enum_members: bool,
+}
+
+impl GraphContext {
+    pub fn new(req: &HttpRequest, version: ApiVersion) -> Self {
+        let info = req.connection_info();
+        Self {
+            version,
+            base: format!("{}://{}/{}", info.scheme(), info.host(), version.as_str()),
+            include_unknown_enum_members: prefers_unknown_enum_members(req),
+        }
+    }
+}
+
+/// True when any `Prefer` header carries the `include-unknown-enum-members` preference.
+fn prefers_unknown_enum_members(req: &HttpRequest) -> bool {
+    req.headers()
+        .get_all("prefer")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|p| {
+            p.split(';').next().is_some_and(|name| {
+                name.trim()
+                    .eq_ignore_ascii_case("include-unknown-enum-members")
+            })
+        })
+}

@@ -1,0 +1,77 @@
+//! Routing of the Graph API (CONTRACT §3). One function shows the whole surface. Routing is done here rather than by
+//! actix's router because Graph's rules are not a router's: fixed segments match case-insensitively, `//` and a
+//! trailing `/` are ignored, and every miss has its own Graph error.
+
+use actix_web::http::Method;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use super::path::segments;
+use super::{auth, ApiVersion, GraphContext};
+use crate::device_images::{handlers, list};
+use crate::error::ApiError;
+use crate::startup::AppState;
+
+/// The fixed segments in front of the device image collection.
+const COLLECTION: [&str; 3] = ["deviceManagement", "virtualEndpoint", "deviceImages"];
+
+/// Every request that no control-plane route took.
+pub async fn dispatch(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let segments = segments(req.uri().path());
+    let Some(first) = segments.first() else {
+        return Err(ApiError::Routing(
+            "Invalid version: a path must start with /v1.0 or /beta.".into(),
+        ));
+    };
+    if first.starts_with('_') {
+        return Err(ApiError::NotFound(format!(
+            "No control-plane resource at '{}'.",
+            req.path()
+        )));
+    }
+    let version = ApiVersion::parse(first).ok_or_else(|| {
+        ApiError::Routing(format!(
+            "Invalid version: '{}'. Use 'v1.0' or 'beta'.",
+            shorten(first)
+        ))
+    })?;
+    auth::check(&req, state.settings.auth)?;
+    let rest = &segments[1..];
+    for (i, word) in COLLECTION.iter().enumerate() {
+        match rest.get(i) {
+            Some(s) if s.eq_ignore_ascii_case(word) => {}
+            Some(s) => return Err(segment_not_found(s)),
+            None => return Err(segment_not_found(rest.last().map_or(first, |s| s))),
+        }
+    }
+    let ctx = GraphContext::new(&req, version);
+    let method = req.method();
+    match &rest[COLLECTION.len()..] {
+        [] => match *method {
+            Method::GET => list::list(&req, &state, &ctx).await,
+            Method::POST => handlers::create(&req, payload, &state, &ctx).await,
+            _ => Err(ApiError::MethodNotAllowed("GET, POST")),
+        },
+        [id] => match *method {
+            Method::GET => handlers::get(&req, &state, &ctx, id).await,
+            Method::DELETE => handlers::delete(&state, id).await,
+            _ => Err(ApiError::MethodNotAllowed("GET, DELETE")),
+        },
+        [_, segment, ..] => Err(segment_not_found(segment)),
+    }
+}
+
+/// Graph's router's message (graph-device-images.md §4.1).
+fn segment_not_found(segment: &str) -> ApiError {
+    ApiError::Routing(format!(
+        "Resource not found for the segment '{}'.",
+        shorten(segment)
+    ))
+}
+
+fn shorten(s: &str) -> String {
+    s.chars().take(100).collect()
+}

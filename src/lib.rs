@@ -1,0 +1,23 @@
+//! cloudpc-emulator: a local emulator of Microsoft Graph's Cloud PC device image API.
+//!
+//! The contract is `shared/spec/CONTRACT.md`; the facts about the real service are in
+//! `shared/spec/graph-device-images.md`. Modules:
+//!
+//! - [`config`]: flags and environment variables (CONTRACT §2).
+//! - [`startup`]: builds the HTTP server and the database and registers every route.
+//! - [`error`]: the one API error type and Graph's error envelope.
+//! - [`graph`]: the protocol: paths, headers, context URLs, enum projection per API version, auth.
+//! - [`device_images`]: domain types, repository and handlers of the device image resource.
+//! - [`control`]: the `/_emulator` control plane.
+//! - [`db`]: the SQLite file, pragmas, migrations and pools.
+
+pub mod clock;
+pub mod config;
+pub mod control;
+pub mod db;
+pub mod device_images;
+pub mod error;
+pub mod graph;
+pub mod healthcheck;
+pub mod startup;
+pub mod telemetry;

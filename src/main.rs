@@ -1,0 +1,32 @@
+//! The thin binary: parse flags, start telemetry, build the application, run it.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use cloudpc_emulator::config::{Cli, Command};
+use cloudpc_emulator::{healthcheck, startup::Application, telemetry};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::Healthcheck { url }) = cli.command {
+        return healthcheck::run(url.as_deref(), &cli.settings.listen);
+    }
+    telemetry::init();
+    let app = match Application::build(cli.settings).await {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("cloudpc-emulator: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // Tools and tests wait for exactly this line (CONTRACT §2).
+    println!("listening on http://{}", app.local_addr());
+    match app.run_until_stopped().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cloudpc-emulator: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

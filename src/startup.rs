@@ -1,0 +1,114 @@
+//! Builds the application: database, state and HTTP server. All routes are registered in [`routes`].
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::db::{Database, DbError};
+use crate::graph::{protocol::protocol, routes::dispatch};
+
+/// What every handler shares.
+pub struct AppState {
+    pub settings: Settings,
+    pub db: Database,
+    pub clock: Arc<Clock>,
+}
+
+/// Why the emulator could not start.
+#[derive(Debug)]
+pub enum StartupError {
+    Database(DbError),
+    Bind(String, std::io::Error),
+    Server(std::io::Error),
+}
+
+impl std::fmt::Display for StartupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Database(e) => write!(f, "database: {e}"),
+            Self::Bind(addr, e) => write!(f, "cannot listen on {addr}: {e}"),
+            Self::Server(e) => write!(f, "server: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StartupError {}
+
+/// A built, bound, not yet running emulator.
+pub struct Application {
+    addr: SocketAddr,
+    server: Server,
+    db: Database,
+    clock: Arc<Clock>,
+}
+
+impl Application {
+    /// Opens and migrates the database, binds the listener (port 0 picks a free one) and builds the server.
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let db = Database::open(&settings.database, settings.synchronous)
+            .await
+            .map_err(StartupError::Database)?;
+        let listener = TcpListener::bind(&settings.listen)
+            .map_err(|e| StartupError::Bind(settings.listen.clone(), e))?;
+        let addr = listener.local_addr().map_err(StartupError::Server)?;
+        let clock = Arc::new(Clock::default());
+        let state = web::Data::new(AppState {
+            settings,
+            db: db.clone(),
+            clock: clock.clone(),
+        });
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .wrap(from_fn(protocol))
+                .configure(routes)
+        })
+        .listen(listener)
+        .map_err(StartupError::Server)?
+        .run();
+        Ok(Self {
+            addr,
+            server,
+            db,
+            clock,
+        })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// Stops the server (gracefully with `stop(true)`), as SIGTERM does.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// The emulator's clock, for tests that move time.
+    pub fn clock(&self) -> Arc<Clock> {
+        self.clock.clone()
+    }
+
+    /// Serves until SIGINT/SIGTERM or [`ServerHandle::stop`], lets requests in flight finish, then checkpoints the WAL
+    /// and closes the database.
+    pub async fn run_until_stopped(self) -> Result<(), StartupError> {
+        let result = self.server.await.map_err(StartupError::Server);
+        self.db.close().await;
+        result
+    }
+}
+
+/// Every route of the emulator: the control plane by path, everything else through the Graph router.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.configure(crate::control::configure)
+        .default_service(web::to(dispatch));
+}
