@@ -1,0 +1,150 @@
+//! Shared helpers: start an app, build requests, read the database.
+
+use std::path::{Path, PathBuf};
+
+use actix_web::dev::ServerHandle;
+use cloudpc_emulator::config::{AuthMode, Settings};
+use cloudpc_emulator::startup::Application;
+use serde_json::{json, Value};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
+use tempfile::TempDir;
+
+pub const SUB: &str = "0ac520ee-14c0-480f-b6c9-0a90c58ffff0";
+pub const COLLECTION: &str = "deviceManagement/virtualEndpoint/deviceImages";
+
+/// A managed-image source id.
+pub fn source(image: &str) -> String {
+    format!(
+        "/subscriptions/{SUB}/resourceGroups/rg-images/providers/Microsoft.Compute/images/{image}"
+    )
+}
+
+/// The minimal body the SDKs send (graph-device-images.md §2.2).
+pub fn body(name: &str, version: &str) -> Value {
+    json!({ "displayName": name, "version": version, "sourceImageResourceId": source("win11-24h2") })
+}
+
+/// A running app with its own database folder.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub db_path: PathBuf,
+    pub dir: TempDir,
+    handle: ServerHandle,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// Starts an app on a fresh database with auth off.
+pub async fn spawn_app() -> TestApp {
+    spawn_with(|_| {}).await
+}
+
+/// Starts an app on a fresh database, letting the test adjust the settings.
+pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    spawn_in(dir, adjust).await
+}
+
+/// Starts an app on the database in `dir` (which may already hold one: a restart).
+pub async fn spawn_in(dir: TempDir, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    let db_path = dir.path().join("emulator.db");
+    let mut settings = Settings::for_tests(db_path.to_str().unwrap());
+    settings.auth = AuthMode::None;
+    adjust(&mut settings);
+    let app = Application::build(settings).await.expect("app builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let handle = app.handle();
+    let task = tokio::spawn(async move {
+        app.run_until_stopped().await.expect("app runs");
+    });
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        db_path,
+        dir,
+        handle,
+        task,
+    }
+}
+
+impl TestApp {
+    /// `{address}/{ver}/deviceManagement/virtualEndpoint/deviceImages{rest}`.
+    pub fn images(&self, ver: &str, rest: &str) -> String {
+        format!("{}/{ver}/{COLLECTION}{rest}", self.address)
+    }
+
+    pub async fn create(&self, ver: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.images(ver, ""))
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Creates and returns the 201's JSON.
+    pub async fn create_ok(&self, ver: &str, body: &Value) -> Value {
+        let res = self.create(ver, body).await;
+        assert_eq!(
+            res.status(),
+            201,
+            "create failed: {}",
+            res.text().await.unwrap()
+        );
+        res.json().await.unwrap()
+    }
+
+    pub async fn get(&self, url: &str) -> reqwest::Response {
+        self.client.get(url).send().await.expect("request sent")
+    }
+
+    /// A read-only pool on the emulator's file, as a CI suite would open it.
+    pub async fn db(&self) -> SqlitePool {
+        open_read_only(&self.db_path).await
+    }
+
+    /// How many rows `device_images` holds.
+    pub async fn image_rows(&self) -> i64 {
+        let pool = self.db().await;
+        let n = sqlx::query_scalar("SELECT count(*) FROM device_images")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        n
+    }
+
+    /// Stops the server gracefully (as SIGTERM does), waits for the database to close, and hands back the folder.
+    pub async fn stop(self) -> TempDir {
+        self.handle.stop(true).await;
+        self.task.await.expect("server task");
+        self.dir
+    }
+}
+
+pub async fn open_read_only(path: &Path) -> SqlitePool {
+    SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(SqliteConnectOptions::new().filename(path).read_only(true))
+        .await
+        .expect("database opens read-only")
+}
+
+/// Asserts a Graph error envelope with this status and code; returns the message.
+pub async fn assert_error(res: reqwest::Response, status: u16, code: &str) -> String {
+    assert_eq!(res.status(), status);
+    let content_type = res.headers()["content-type"].to_str().unwrap().to_owned();
+    assert_eq!(content_type, "application/json");
+    let request_id = res.headers()["request-id"].to_str().unwrap().to_owned();
+    let body: Value = res.json().await.expect("the error body is JSON");
+    let error = &body["error"];
+    assert_eq!(error["code"], code, "{body}");
+    assert_eq!(error["innerError"]["request-id"], request_id.as_str());
+    assert!(error["innerError"]["client-request-id"].is_string());
+    let date = error["innerError"]["date"].as_str().unwrap();
+    assert!(
+        chrono::NaiveDateTime::parse_from_str(date, "%Y-%m-%dT%H:%M:%S").is_ok(),
+        "{date}"
+    );
+    error["message"].as_str().unwrap().to_owned()
+}

@@ -1,0 +1,11 @@
+//! Black-box tests of the emulator: one binary (one link) with shared helpers. Each test starts the app on port 0
+//! with its own temporary database, speaks HTTP to it, and opens the SQLite file to check what was stored.
+
+mod compose;
+mod create;
+mod durability;
+mod helpers;
+mod process;
+mod protocol;
+mod read_delete;
+mod validation;
