@@ -17,7 +17,7 @@ ENV EMULATOR_LISTEN=0.0.0.0:8080 \
     EMULATOR_DATABASE=/data/cloudpc-emulator.db
 VOLUME ["/data"]
 EXPOSE 8080
-USER emulator
+USER 10001:10001
 HEALTHCHECK --interval=10s --timeout=5s --start-period=5s --retries=3 \
     CMD ["/usr/local/bin/cloudpc-emulator", "healthcheck"]
 ENTRYPOINT ["/usr/local/bin/cloudpc-emulator"]

@@ -1,0 +1,120 @@
+"""The official Microsoft Graph Python SDKs against a running emulator.
+
+Usage: python sdk_roundtrip.py http://127.0.0.1:PORT
+
+Both SDKs (msgraph-sdk for v1.0, msgraph-beta-sdk for beta) create, get, list and delete an image, and receive a
+proper ODataError for a missing id and for a duplicate. The SDK is pointed at the emulator through
+`request_adapter.base_url` with a small custom AccessTokenProvider (graph-device-images.md §5.1 and §5.2).
+Prints one line per check and a closing "N passed, N failed" line.
+"""
+
+import asyncio
+import sys
+import uuid
+
+from kiota_abstractions.authentication import (
+    AccessTokenProvider,
+    AllowedHostsValidator,
+    BaseBearerTokenAuthenticationProvider,
+)
+
+SOURCE = (
+    "/subscriptions/0ac520ee-14c0-480f-b6c9-0a90c58ffff0/resourceGroups/rg-images"
+    "/providers/Microsoft.Compute/images/win11-24h2"
+)
+results = {"passed": 0, "failed": 0}
+
+
+def check(name, condition, detail=""):
+    if condition:
+        results["passed"] += 1
+        print(f"ok   {name}")
+    else:
+        results["failed"] += 1
+        print(f"FAIL {name} {detail}")
+
+
+class StaticTokenProvider(AccessTokenProvider):
+    """Hands the SDK a fixed token: the emulator's bearer mode accepts any non-empty one."""
+
+    async def get_authorization_token(self, uri, additional_authentication_context=None):
+        return "emulator-test-token"
+
+    def get_allowed_hosts_validator(self):
+        return AllowedHostsValidator([])
+
+
+def clients(base_url):
+    from msgraph import GraphServiceClient
+    from msgraph.graph_request_adapter import GraphRequestAdapter
+    from msgraph_beta import GraphServiceClient as BetaGraphServiceClient
+    from msgraph_beta.graph_request_adapter import GraphRequestAdapter as BetaGraphRequestAdapter
+
+    auth = BaseBearerTokenAuthenticationProvider(StaticTokenProvider())
+    v1_adapter = GraphRequestAdapter(auth)
+    v1_adapter.base_url = f"{base_url}/v1.0"
+    beta_adapter = BetaGraphRequestAdapter(auth)
+    beta_adapter.base_url = f"{base_url}/beta"
+    return (
+        ("v1.0", GraphServiceClient(request_adapter=v1_adapter), "msgraph"),
+        ("beta", BetaGraphServiceClient(request_adapter=beta_adapter), "msgraph_beta"),
+    )
+
+
+async def round_trip(version, client, package):
+    models = __import__(f"{package}.generated.models.cloud_pc_device_image", fromlist=["CloudPcDeviceImage"])
+    status_enum = __import__(
+        f"{package}.generated.models.cloud_pc_device_image_status", fromlist=["CloudPcDeviceImageStatus"]
+    ).CloudPcDeviceImageStatus
+    errors = __import__(f"{package}.generated.models.o_data_errors.o_data_error", fromlist=["ODataError"])
+    images = client.device_management.virtual_endpoint.device_images
+    name = f"SDK {version} {uuid.uuid4().hex[:8]}"
+
+    created = await images.post(
+        models.CloudPcDeviceImage(display_name=name, version="1.0.0", source_image_resource_id=SOURCE)
+    )
+    check(f"{version} create returns the image", created is not None and created.display_name == name)
+    check(f"{version} create: status parses as the SDK enum", created.status == status_enum.Pending, created.status)
+    check(f"{version} create: id is a GUID", created.id is not None and uuid.UUID(created.id).version == 4)
+    if version == "beta":
+        check("beta create: scopeIds is a list", created.scope_ids == [], created.scope_ids)
+
+    got = await images.by_cloud_pc_device_image_id(created.id).get()
+    check(f"{version} get returns the same image", got.id == created.id and got.version == "1.0.0")
+    check(f"{version} get: lastModifiedDateTime parses", got.last_modified_date_time is not None)
+
+    page = await images.get()
+    check(f"{version} list contains the image", any(i.id == created.id for i in page.value))
+
+    try:
+        await images.post(
+            models.CloudPcDeviceImage(display_name=name.upper(), version="1.0.0", source_image_resource_id=SOURCE)
+        )
+        check(f"{version} duplicate create raises", False)
+    except errors.ODataError as e:
+        check(f"{version} duplicate create -> ODataError 409", e.response_status_code == 409, e.response_status_code)
+        check(f"{version} duplicate create: code", e.error is not None and e.error.code == "conflict")
+
+    await images.by_cloud_pc_device_image_id(created.id).delete()
+    try:
+        await images.by_cloud_pc_device_image_id(created.id).get()
+        check(f"{version} get after delete raises", False)
+    except errors.ODataError as e:
+        check(f"{version} get after delete -> ODataError 404", e.response_status_code == 404, e.response_status_code)
+        check(f"{version} 404 code is ResourceNotFound", e.error.code == "ResourceNotFound", e.error.code)
+        inner = e.error.inner_error
+        check(f"{version} 404 innerError has a request id", inner is not None and bool(inner.request_id))
+
+
+async def main(base_url):
+    for version, client, package in clients(base_url):
+        try:
+            await round_trip(version, client, package)
+        except Exception as e:  # noqa: BLE001 - any failure is a failed check, reported with its cause
+            check(f"{version} round trip", False, repr(e))
+    print(f"sdk: {results['passed']} passed, {results['failed']} failed")
+    return 1 if results["failed"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main(sys.argv[1])))
