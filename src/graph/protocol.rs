@@ -1,11 +1,15 @@
 //! The middleware every request passes: request ids, Graph's error envelope, one log line per request
 //! (CONTRACT §7, HOUSE-STYLE 3 and 7).
 
+use std::panic::AssertUnwindSafe;
 use std::time::Instant;
+
+use futures_util::FutureExt;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage};
 use uuid::Uuid;
@@ -48,9 +52,14 @@ pub async fn protocol(
     let method = req.method().clone();
     let target = req.uri().to_string();
     // No clone of the request may be held across `next.call`: actix's router needs the only reference.
-    let res = match next.call(req).await {
-        Ok(res) => res.map_into_boxed_body(),
-        Err(err) => {
+    // A panic in a handler must not drop the connection without an answer: it becomes a 500 envelope.
+    let res = match AssertUnwindSafe(next.call(req)).catch_unwind().await {
+        Ok(Ok(res)) => res.map_into_boxed_body(),
+        Err(_) => {
+            tracing::error!(request_id = %ids.request_id, "handler panicked");
+            return Err(RenderedError::new(StatusCode::INTERNAL_SERVER_ERROR, &ids).into());
+        }
+        Ok(Err(err)) => {
             let status = err.as_response_error().status_code();
             tracing::warn!(request_id = %ids.request_id, status = status.as_u16(), "request failed outside a handler");
             return Err(RenderedError::new(status, &ids).into());
@@ -84,13 +93,13 @@ pub async fn protocol(
 /// An error that escaped the service chain (no response exists yet): rendered as the envelope by actix itself.
 #[derive(Debug)]
 struct RenderedError {
-    status: actix_web::http::StatusCode,
+    status: StatusCode,
     body: Vec<u8>,
     ids: RequestIds,
 }
 
 impl RenderedError {
-    fn new(status: actix_web::http::StatusCode, ids: &RequestIds) -> Self {
+    fn new(status: StatusCode, ids: &RequestIds) -> Self {
         let date = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S").to_string();
         let body = render_envelope(
             &GraphError::for_status(status),
@@ -113,7 +122,7 @@ impl std::fmt::Display for RenderedError {
 }
 
 impl actix_web::ResponseError for RenderedError {
-    fn status_code(&self) -> actix_web::http::StatusCode {
+    fn status_code(&self) -> StatusCode {
         self.status
     }
 
@@ -143,4 +152,63 @@ fn into_envelope(res: ServiceResponse<BoxBody>, ids: &RequestIds) -> ServiceResp
         );
         BoxBody::new(body)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::body::to_bytes;
+    use actix_web::middleware::from_fn;
+    use actix_web::test::{self, TestRequest};
+    use actix_web::{web, App, HttpResponse};
+    use serde_json::Value;
+
+    use super::*;
+
+    async fn panics() -> HttpResponse {
+        panic!("a bug")
+    }
+
+    async fn wants_json(_: web::Json<Value>) -> HttpResponse {
+        HttpResponse::Ok().finish()
+    }
+
+    #[actix_web::test]
+    async fn panics_extractor_errors_and_unrouted_requests_become_envelopes() {
+        let app = test::init_service(
+            App::new()
+                .wrap(from_fn(protocol))
+                .route("/panic", web::get().to(panics))
+                .route("/json", web::post().to(wants_json)),
+        )
+        .await;
+
+        let err = test::try_call_service(&app, TestRequest::get().uri("/panic").to_request())
+            .await
+            .expect_err("a panic surfaces as an error");
+        let res = err.error_response();
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(res.headers().contains_key("request-id"));
+        let body: Value =
+            serde_json::from_slice(&to_bytes(res.into_body()).await.unwrap()).unwrap();
+        assert_eq!(body["error"]["code"], "InternalServerError");
+        assert!(!body["error"]["message"].as_str().unwrap().contains("a bug"));
+
+        let req = TestRequest::post()
+            .uri("/json")
+            .set_payload("{")
+            .insert_header(("content-type", "application/json"));
+        let res = test::call_service(&app, req.to_request()).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            res.headers().get(header::CONTENT_TYPE).unwrap(),
+            "application/json"
+        );
+        let body: Value = test::read_body_json(res).await;
+        assert_eq!(body["error"]["code"], "badRequest");
+
+        let res = test::call_service(&app, TestRequest::get().uri("/nowhere").to_request()).await;
+        let body: Value = test::read_body_json(res).await;
+        assert_eq!(body["error"]["code"], "ResourceNotFound");
+        assert!(body["error"]["innerError"]["request-id"].is_string());
+    }
 }
