@@ -6,6 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use uuid::Uuid;
 
 use super::domain::{CreateDeviceImageRequest, NewDeviceImage};
+use super::query::{parse_select, select_suffix};
 use super::view::ImageView;
 use super::{repository, COLLECTION_PATH, DEFAULT_TENANT};
 use crate::clock::format_timestamp;
@@ -45,25 +46,33 @@ pub async fn create(
     Ok(res)
 }
 
-/// `GET …/deviceImages/{id}`.
+/// `GET …/deviceImages/{id}`, with `$select`.
 pub async fn get(
     req: &HttpRequest,
     state: &AppState,
     ctx: &GraphContext,
     id: &str,
 ) -> Result<HttpResponse, ApiError> {
-    if let Some(option) = parse_options(req.query_string(), ctx.version)?.first() {
-        return Err(unsupported(option));
+    let mut select = None;
+    for option in parse_options(req.query_string(), ctx.version)? {
+        match option.name.as_str() {
+            "$select" => select = parse_select(&option.value, ctx.version)?,
+            _ => return Err(unsupported(&option)),
+        }
     }
     let id = parse_id(id)?;
     let image = repository::get(&state.db, DEFAULT_TENANT, id)
         .await?
         .ok_or_else(|| not_found(&id.to_string()))?;
-    let context = entity_context(ctx);
+    let context = format!(
+        "{}/$metadata#{COLLECTION_PATH}{}/$entity",
+        ctx.base,
+        select_suffix(select.as_deref())
+    );
     let view = ImageView {
         image: &image,
         ctx,
-        select: None,
+        select: select.as_deref(),
         context: Some(&context),
     };
     response::json(StatusCode::OK, ctx, &view)

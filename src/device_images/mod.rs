@@ -5,6 +5,7 @@ pub mod domain;
 pub mod handlers;
 pub mod list;
 pub mod model;
+pub mod query;
 pub mod repository;
 pub mod view;
 

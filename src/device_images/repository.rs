@@ -2,10 +2,13 @@
 //! the single writer connection, and every statement is stepped to completion (`fetch_all`/`execute`): a statement
 //! left half-read keeps a read transaction open, which stops SQLite's WAL auto-checkpoint and lets the WAL grow.
 
+use serde_json::Value;
+use sqlx::{FromRow, Row};
 use uuid::Uuid;
 
 use super::domain::NewDeviceImage;
 use super::model::{DeviceImage, DeviceImageRow, COLUMNS};
+use super::query::ListQuery;
 use crate::db::Database;
 use crate::error::ApiError;
 
@@ -94,25 +97,46 @@ pub async fn get(
         .transpose()
 }
 
-/// Up to `limit` images of the tenant created after `after_seq`, in creation order.
-pub async fn list_after(
+/// One page of a list: each image with its keyset position (the values of the sort keys).
+pub async fn list_page(
     db: &Database,
     tenant_id: &str,
-    after_seq: i64,
+    query: &ListQuery,
     limit: u32,
-) -> Result<Vec<DeviceImage>, ApiError> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM device_images WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?"
-    );
-    sqlx::query_as::<_, DeviceImageRow>(&sql)
-        .bind(tenant_id)
-        .bind(after_seq)
-        .bind(limit)
+) -> Result<Vec<(DeviceImage, Vec<Value>)>, ApiError> {
+    let statement = query.page_statement(tenant_id, COLUMNS, limit)?;
+    let rows = sqlx::query_with(&statement.sql, statement.arguments()?)
         .fetch_all(&db.reader)
-        .await?
-        .into_iter()
-        .map(DeviceImage::try_from)
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let image = DeviceImage::try_from(DeviceImageRow::from_row(row)?)?;
+            let mut position = Vec::with_capacity(query.order.keys.len());
+            for (i, key) in query.order.keys.iter().enumerate() {
+                let name = format!("k{i}");
+                position.push(if key.integer {
+                    row.try_get::<Option<i64>, _>(name.as_str())?
+                        .map_or(Value::Null, Value::from)
+                } else {
+                    row.try_get::<Option<String>, _>(name.as_str())?
+                        .map_or(Value::Null, Value::from)
+                });
+            }
+            Ok((image, position))
+        })
         .collect()
+}
+
+/// How many of the tenant's images match the query's `$filter`.
+pub async fn count(db: &Database, tenant_id: &str, query: &ListQuery) -> Result<i64, ApiError> {
+    let statement = query.count_statement(tenant_id);
+    let counts: Vec<i64> = sqlx::query_scalar_with(&statement.sql, statement.arguments()?)
+        .fetch_all(&db.reader)
+        .await?;
+    counts
+        .first()
+        .copied()
+        .ok_or_else(|| ApiError::internal("count(*) returned no row"))
 }
 
 /// Deletes the image; false when the tenant has no image with this id.

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod body;
 pub mod enums;
+pub mod filter;
 pub mod path;
 pub mod protocol;
 pub mod query;

@@ -55,6 +55,10 @@ pub async fn dispatch(
             Method::POST => handlers::create(&req, payload, &state, &ctx).await,
             _ => Err(ApiError::MethodNotAllowed("GET, POST")),
         },
+        [segment] if segment.eq_ignore_ascii_case("$count") => match *method {
+            Method::GET => list::count(&req, &state, &ctx).await,
+            _ => Err(ApiError::MethodNotAllowed("GET")),
+        },
         [id] => match *method {
             Method::GET => handlers::get(&req, &state, &ctx, id).await,
             Method::DELETE => handlers::delete(&state, id).await,

@@ -7,5 +7,6 @@ mod durability;
 mod helpers;
 mod process;
 mod protocol;
+mod query;
 mod read_delete;
 mod validation;

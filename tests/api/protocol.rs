@@ -251,7 +251,7 @@ async fn every_response_carries_request_ids_and_a_date() {
 }
 
 #[tokio::test]
-async fn query_options_this_stage_does_not_support_are_refused_not_ignored() {
+async fn unsupported_query_options_are_refused_not_ignored() {
     let app = spawn_app().await;
     for q in ["$expand=x", "$search=\"x\"", "$foo=1"] {
         let res = app.get(&app.images("v1.0", &format!("?{q}"))).await;
