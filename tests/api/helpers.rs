@@ -82,6 +82,34 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// Creates with `Prefer: include-unknown-enum-members`, so evolvable members may be sent.
+    pub async fn create_preferring(&self, ver: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.images(ver, ""))
+            .header("Prefer", "include-unknown-enum-members")
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Follows `@odata.nextLink` from `first` to the end; returns the ids in order and the number of pages.
+    pub async fn walk(&self, first: &str) -> (Vec<String>, usize) {
+        let (mut ids, mut pages, mut url) = (Vec::new(), 0, first.to_owned());
+        loop {
+            let res = self.get(&url).await;
+            assert_eq!(res.status(), 200, "{url}");
+            let page: Value = res.json().await.unwrap();
+            pages += 1;
+            let items = page["value"].as_array().unwrap();
+            ids.extend(items.iter().map(|i| i["id"].as_str().unwrap().to_owned()));
+            match page["@odata.nextLink"].as_str() {
+                Some(next) => url = next.to_owned(),
+                None => return (ids, pages),
+            }
+        }
+    }
+
     /// Creates and returns the 201's JSON.
     pub async fn create_ok(&self, ver: &str, body: &Value) -> Value {
         let res = self.create(ver, body).await;

@@ -45,14 +45,7 @@ async fn the_prefer_header_switches_evolvable_members() {
     let mut sent = body("Evolvable", "1.0.0");
     sent["status"] = json!("warning");
     sent["errorCode"] = json!("startMenuAppLimitExceeded");
-    let res = app
-        .client
-        .post(app.images("beta", ""))
-        .header("Prefer", "include-unknown-enum-members")
-        .json(&sent)
-        .send()
-        .await
-        .unwrap();
+    let res = app.create_preferring("beta", &sent).await;
     assert_eq!(res.status(), 201);
     let id = res.json::<Value>().await.unwrap()["id"]
         .as_str()

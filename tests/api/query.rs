@@ -31,14 +31,7 @@ async fn fixture(app: &TestApp, name: &str, version: &str, extra: Value) -> Valu
     for (k, v) in extra.as_object().unwrap() {
         sent[k] = v.clone();
     }
-    let res = app
-        .client
-        .post(app.images("beta", ""))
-        .header("Prefer", "include-unknown-enum-members")
-        .json(&sent)
-        .send()
-        .await
-        .unwrap();
+    let res = app.create_preferring("beta", &sent).await;
     assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
     res.json().await.unwrap()
 }

@@ -12,26 +12,6 @@ async fn json_ok(app: &TestApp, url: &str) -> Value {
     res.json().await.unwrap()
 }
 
-/// Follows `@odata.nextLink` to the end; returns the ids and the number of pages.
-async fn walk(app: &TestApp, first: &str) -> (Vec<String>, usize) {
-    let (mut ids, mut pages, mut url) = (Vec::new(), 0, first.to_owned());
-    loop {
-        let page = json_ok(app, &url).await;
-        pages += 1;
-        ids.extend(
-            page["value"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|i| i["id"].as_str().unwrap().to_owned()),
-        );
-        match page["@odata.nextLink"].as_str() {
-            Some(next) => url = next.to_owned(),
-            None => return (ids, pages),
-        }
-    }
-}
-
 #[tokio::test]
 async fn get_returns_what_create_returned_and_ids_match_case_insensitively() {
     let app = spawn_app().await;
@@ -122,12 +102,12 @@ async fn list_pages_by_page_size_with_absolute_next_links_until_every_image_was_
     );
     assert!(next.contains("$skiptoken="), "{next}");
 
-    let (ids, pages) = walk(&app, &app.images("v1.0", "")).await;
+    let (ids, pages) = app.walk(&app.images("v1.0", "")).await;
     assert_eq!(pages, 3);
     assert_eq!(ids, created, "creation order, each once");
 
     // $top bounds the page further and is carried in the next link.
-    let (ids, pages) = walk(&app, &app.images("beta", "?$top=2")).await;
+    let (ids, pages) = app.walk(&app.images("beta", "?$top=2")).await;
     assert_eq!((ids.len(), pages), (8, 4));
     let page = json_ok(&app, &app.images("beta", "?top=2")).await;
     assert!(page["@odata.nextLink"]

@@ -53,9 +53,11 @@ impl SortOrder {
             let descending = match words.next().map(str::to_ascii_lowercase).as_deref() {
                 None | Some("asc") => false,
                 Some("desc") => true,
-                Some(other) => return Err(ApiError::BadRequest(format!(
+                Some(other) => {
+                    return Err(ApiError::BadRequest(format!(
                     "Invalid $orderby: expected 'asc' or 'desc' after '{name}', found '{other}'."
-                ))),
+                )))
+                }
             };
             if let Some(extra) = words.next() {
                 return Err(ApiError::BadRequest(format!(
