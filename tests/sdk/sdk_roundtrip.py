@@ -3,7 +3,8 @@
 Usage: python sdk_roundtrip.py http://127.0.0.1:PORT
 
 Both SDKs (msgraph-sdk for v1.0, msgraph-beta-sdk for beta) create, get, list and delete an image, and receive a
-proper ODataError for a missing id and for a duplicate. The SDK is pointed at the emulator through
+proper ODataError for a missing id and for a duplicate; they list with $filter, $select, $orderby, $top and $count,
+walk the pages with msgraph_core's PageIterator, and read the $count segment. The SDK is pointed at the emulator through
 `request_adapter.base_url` with a small custom AccessTokenProvider (graph-device-images.md §5.1 and §5.2).
 Prints one line per check and a closing "N passed, N failed" line.
 """
@@ -106,12 +107,56 @@ async def round_trip(version, client, package):
         check(f"{version} 404 innerError has a request id", inner is not None and bool(inner.request_id))
 
 
+async def query_round_trip(version, client, package):
+    """$filter, $select, $orderby, $top and $count through the SDK's query parameters, then PageIterator."""
+    from kiota_abstractions.base_request_configuration import RequestConfiguration
+    from msgraph_core.tasks.page_iterator import PageIterator
+
+    builders = f"{package}.generated.device_management.virtual_endpoint.device_images"
+    list_builder = __import__(f"{builders}.device_images_request_builder", fromlist=["x"]).DeviceImagesRequestBuilder
+    count_builder = __import__(f"{builders}.count.count_request_builder", fromlist=["x"]).CountRequestBuilder
+    models = __import__(f"{package}.generated.models.cloud_pc_device_image", fromlist=["CloudPcDeviceImage"])
+    images = client.device_management.virtual_endpoint.device_images
+    prefix = f"Query {version} {uuid.uuid4().hex[:6]}"
+    names = [f"{prefix} {i}" for i in range(5)]
+    created = []
+    for name in names:
+        image = models.CloudPcDeviceImage(display_name=name, version="1.0.0", source_image_resource_id=SOURCE)
+        created.append(await images.post(image))
+
+    params = list_builder.DeviceImagesRequestBuilderGetQueryParameters(
+        filter=f"startswith(displayName, '{prefix}')",
+        select=["id", "displayName"],
+        orderby=["displayName desc"],
+        top=2,
+        count=True,
+    )
+    page = await images.get(request_configuration=RequestConfiguration(query_parameters=params))
+    check(f"{version} query: @odata.count counts every match", page.odata_count == 5, page.odata_count)
+    check(f"{version} query: $top bounds the page", len(page.value) == 2, len(page.value))
+    check(f"{version} query: $orderby desc", [i.display_name for i in page.value] == names[::-1][:2])
+    check(f"{version} query: $select leaves the rest unset", all(i.version is None for i in page.value))
+    check(f"{version} query: a next link", bool(page.odata_next_link), page.odata_next_link)
+
+    seen = []
+    iterator = PageIterator(page, client.request_adapter)
+    await iterator.iterate(lambda item: seen.append(item.display_name) or True)
+    check(f"{version} PageIterator walks every page in order", seen == names[::-1], seen)
+
+    count_params = count_builder.CountRequestBuilderGetQueryParameters(filter=f"startswith(displayName, '{prefix}')")
+    n = await images.count.get(request_configuration=RequestConfiguration(query_parameters=count_params))
+    check(f"{version} $count segment", n == 5, n)
+    for image in created:
+        await images.by_cloud_pc_device_image_id(image.id).delete()
+
+
 async def main(base_url):
     for version, client, package in clients(base_url):
-        try:
-            await round_trip(version, client, package)
-        except Exception as e:  # noqa: BLE001 - any failure is a failed check, reported with its cause
-            check(f"{version} round trip", False, repr(e))
+        for name, run in (("round trip", round_trip), ("query round trip", query_round_trip)):
+            try:
+                await run(version, client, package)
+            except Exception as e:  # noqa: BLE001 - any failure is a failed check, reported with its cause
+                check(f"{version} {name}", False, repr(e))
     print(f"sdk: {results['passed']} passed, {results['failed']} failed")
     return 1 if results["failed"] else 0
 
