@@ -56,13 +56,14 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Settings for tests and embedding: a throwaway database on a free loopback port, auth off.
+    /// Settings for tests and embedding: the given database on a free loopback port, auth off, and uploads that take
+    /// an hour (tests that follow an upload shorten it or move the clock).
     pub fn for_tests(database: impl Into<String>) -> Self {
         Self {
             listen: "127.0.0.1:0".into(),
             database: database.into(),
             auth: AuthMode::None,
-            upload_duration: 5,
+            upload_duration: 3600,
             page_size: 100,
             synchronous: Synchronous::Full,
         }

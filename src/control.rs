@@ -5,7 +5,8 @@ use serde_json::json;
 
 /// Registers the control-plane routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/_emulator/health", web::get().to(health));
+    cfg.route("/_emulator/health", web::get().to(health))
+        .configure(crate::source_images::catalog::configure);
 }
 
 /// `GET /_emulator/health`: 200 while the process serves requests.

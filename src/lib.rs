@@ -19,5 +19,6 @@ pub mod device_images;
 pub mod error;
 pub mod graph;
 pub mod healthcheck;
+pub mod source_images;
 pub mod startup;
 pub mod telemetry;

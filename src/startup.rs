@@ -10,6 +10,7 @@ use actix_web::{web, App, HttpServer};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::{Database, DbError};
+use crate::device_images::lifecycle::Worker;
 use crate::graph::{protocol::protocol, routes::dispatch};
 
 /// What every handler shares.
@@ -45,6 +46,7 @@ pub struct Application {
     server: Server,
     db: Database,
     clock: Arc<Clock>,
+    worker: Worker,
 }
 
 impl Application {
@@ -71,11 +73,14 @@ impl Application {
         .listen(listener)
         .map_err(StartupError::Server)?
         .run();
+        // Uploads that fell due while the emulator was down complete now.
+        let worker = Worker::spawn(db.clone(), clock.clone());
         Ok(Self {
             addr,
             server,
             db,
             clock,
+            worker,
         })
     }
 
@@ -98,10 +103,11 @@ impl Application {
         self.clock.clone()
     }
 
-    /// Serves until SIGINT/SIGTERM or [`ServerHandle::stop`], lets requests in flight finish, then checkpoints the WAL
-    /// and closes the database.
+    /// Serves until SIGINT/SIGTERM or [`ServerHandle::stop`], lets requests in flight finish, stops the lifecycle
+    /// task, then checkpoints the WAL and closes the database.
     pub async fn run_until_stopped(self) -> Result<(), StartupError> {
         let result = self.server.await.map_err(StartupError::Server);
+        self.worker.stop().await;
         self.db.close().await;
         result
     }

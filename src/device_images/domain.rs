@@ -1,19 +1,18 @@
 //! Domain values of a device image. "Parse, don't validate": a [`NewDeviceImage`] exists only if every rule of
 //! CONTRACT §4 holds, so the repository never sees an unchecked value.
 
-use chrono::{DateTime, NaiveDate};
+use chrono::NaiveDate;
 use serde_json::Value;
 use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::graph::body::JsonObject;
 use crate::graph::enums::{IMAGE_ERROR_CODE, IMAGE_OS_STATUS, IMAGE_STATUS, IMAGE_STATUS_DETAILS};
+use crate::graph::values::{check_date_time, checked, date, int32, string, text};
 use crate::graph::ApiVersion;
 
 /// The entity type's name, as Graph's messages spell it.
 pub const ENTITY_TYPE: &str = "microsoft.graph.cloudPcDeviceImage";
-/// Longest value of the free-text properties (`operatingSystem`, `osBuildNumber`, `osVersionNumber`, scope ids).
-const MAX_TEXT: usize = 256;
 /// Most scope ids one image may carry.
 const MAX_SCOPE_IDS: usize = 100;
 
@@ -178,7 +177,7 @@ impl TryFrom<CreateDeviceImageRequest> for NewDeviceImage {
                 "osBuildNumber" => f.os_build_number = Some(text(name, value)?),
                 "osVersionNumber" => f.os_version_number = Some(text(name, value)?),
                 "osStatus" => f.os_status = Some(enums(&IMAGE_OS_STATUS, name, value)?),
-                "sizeInGB" => f.size_in_gb = Some(size_in_gb(value)?),
+                "sizeInGB" => f.size_in_gb = Some(int32(name, value)?),
                 "expirationDate" => f.expiration_date = Some(date(name, value)?),
                 "status" => f.status = Some(enums(&IMAGE_STATUS, name, value)?),
                 "errorCode" => f.error_code = Some(enums(&IMAGE_ERROR_CODE, name, value)?),
@@ -269,34 +268,6 @@ pub fn unknown_property(name: &str) -> ApiError {
     ))
 }
 
-fn string<'a>(name: &str, value: &'a Value) -> Result<&'a str, ApiError> {
-    value.as_str().ok_or_else(|| {
-        ApiError::invalid(
-            name,
-            format!("a string is required, not {}", json_type(value)),
-        )
-    })
-}
-
-fn checked<T>(
-    name: &str,
-    value: &Value,
-    parse: fn(&str) -> Result<T, String>,
-) -> Result<T, ApiError> {
-    parse(string(name, value)?).map_err(|rule| ApiError::invalid(name, rule))
-}
-
-fn text(name: &str, value: &Value) -> Result<String, ApiError> {
-    let s = string(name, value)?;
-    if s.chars().count() > MAX_TEXT {
-        return Err(ApiError::invalid(
-            name,
-            format!("must be at most {MAX_TEXT} characters long"),
-        ));
-    }
-    Ok(s.to_owned())
-}
-
 fn parse_id(value: &Value) -> Result<Uuid, ApiError> {
     let s = string("id", value)?;
     match Uuid::try_parse(s) {
@@ -306,51 +277,6 @@ fn parse_id(value: &Value) -> Result<Uuid, ApiError> {
             "must be a GUID such as '4d2e7a61-0c1f-4b8e-9a3c-2f5d6e7f8a9b'",
         )),
     }
-}
-
-fn size_in_gb(value: &Value) -> Result<i32, ApiError> {
-    let rule = "must be an integer from 0 to 2147483647 (Edm.Int32)";
-    match value {
-        Value::Number(n) => n
-            .as_i64()
-            .and_then(|n| i32::try_from(n).ok())
-            .filter(|n| *n >= 0)
-            .ok_or_else(|| ApiError::invalid("sizeInGB", rule)),
-        other => Err(ApiError::invalid(
-            "sizeInGB",
-            format!("{rule}, not {}", json_type(other)),
-        )),
-    }
-}
-
-fn date(name: &str, value: &Value) -> Result<NaiveDate, ApiError> {
-    let s = string(name, value)?;
-    let shape = s.len() == 10
-        && s.bytes().enumerate().all(|(i, b)| {
-            if i == 4 || i == 7 {
-                b == b'-'
-            } else {
-                b.is_ascii_digit()
-            }
-        });
-    match NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        Ok(d) if shape => Ok(d),
-        _ => Err(ApiError::invalid(
-            name,
-            "must be a date in the form YYYY-MM-DD",
-        )),
-    }
-}
-
-fn check_date_time(name: &str, value: &Value) -> Result<(), ApiError> {
-    DateTime::parse_from_rfc3339(string(name, value)?)
-        .map(|_| ())
-        .map_err(|_| {
-            ApiError::invalid(
-                name,
-                "must be an ISO 8601 date-time such as 2026-11-29T12:00:00Z",
-            )
-        })
 }
 
 fn scope_ids(value: &Value) -> Result<Vec<String>, ApiError> {
@@ -373,17 +299,6 @@ fn check_odata_type(value: &Value) -> Result<(), ApiError> {
             "@odata.type",
             format!("'{s}' is not '#{ENTITY_TYPE}'"),
         ))
-    }
-}
-
-fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

@@ -8,11 +8,11 @@ use uuid::Uuid;
 use super::domain::{CreateDeviceImageRequest, NewDeviceImage};
 use super::query::{parse_select, select_suffix};
 use super::view::ImageView;
-use super::{repository, COLLECTION_PATH, DEFAULT_TENANT};
+use super::{lifecycle, repository, COLLECTION_PATH, DEFAULT_TENANT};
 use crate::clock::format_timestamp;
 use crate::error::ApiError;
 use crate::graph::body::read_json_object;
-use crate::graph::query::{parse_options, unsupported};
+use crate::graph::odata::options::{parse_options, unsupported};
 use crate::graph::{response, GraphContext};
 use crate::startup::AppState;
 
@@ -29,8 +29,20 @@ pub async fn create(
         version: ctx.version,
         include_unknown: ctx.include_unknown_enum_members,
     })?;
-    let now = format_timestamp(state.clock.now());
-    let image = repository::insert(&state.db, DEFAULT_TENANT, &new, &now).await?;
+    // A new pending image starts its upload; `ready` or `failed` in the body are stored as given (a fixture: nothing
+    // runs).
+    let now = state.clock.now();
+    let due = (new.status == "pending").then(|| {
+        format_timestamp(now + chrono::Duration::seconds(state.settings.upload_duration as i64))
+    });
+    let image = repository::insert(
+        &state.db,
+        DEFAULT_TENANT,
+        &new,
+        &format_timestamp(now),
+        due.as_deref(),
+    )
+    .await?;
     let context = entity_context(ctx);
     let view = ImageView {
         image: &image,
@@ -61,6 +73,7 @@ pub async fn get(
         }
     }
     let id = parse_id(id)?;
+    lifecycle::settle(state).await?;
     let image = repository::get(&state.db, DEFAULT_TENANT, id)
         .await?
         .ok_or_else(|| not_found(&id.to_string()))?;
@@ -106,3 +119,39 @@ fn not_found(id: &str) -> ApiError {
         "The cloudPcDeviceImage with id '{shown}' was not found."
     ))
 }
+
+/// `POST …/deviceImages/{id}/retryUpload` (and the deprecated `reupload`), beta only: a failed image's upload starts
+/// again (CONTRACT §5). Any other status is a 400.
+pub async fn retry_upload(
+    state: &AppState,
+    id: &str,
+    deprecated: bool,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(id)?;
+    if !lifecycle::retry(state, DEFAULT_TENANT, id).await? {
+        let image = repository::get(&state.db, DEFAULT_TENANT, id)
+            .await?
+            .ok_or_else(|| not_found(&id.to_string()))?;
+        return Err(ApiError::BadRequest(format!(
+            "The upload of a device image can be retried only when its status is 'failed'; this image is '{}'.",
+            image.status
+        )));
+    }
+    let mut res = HttpResponse::NoContent();
+    if deprecated {
+        // reupload is deprecated in favour of retryUpload (graph-device-images.md §2.8).
+        res.insert_header(("Deprecation", REUPLOAD_DEPRECATED))
+            .insert_header(("Sunset", REUPLOAD_SUNSET))
+            .insert_header((
+                "Link",
+                "<https://learn.microsoft.com/graph/api/cloudpcdeviceimage-retryupload?view=graph-rest-beta>; \
+                 rel=\"successor-version\"",
+            ));
+    }
+    Ok(res.finish())
+}
+
+/// When `reupload` was deprecated: one year before its sunset, Graph's usual notice.
+const REUPLOAD_DEPRECATED: &str = "Wed, 25 Jun 2025 00:00:00 GMT";
+/// When the real service stops answering `reupload` (CONTRACT §3).
+const REUPLOAD_SUNSET: &str = "Thu, 25 Jun 2026 00:00:00 GMT";

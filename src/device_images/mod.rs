@@ -3,6 +3,7 @@
 
 pub mod domain;
 pub mod handlers;
+pub mod lifecycle;
 pub mod list;
 pub mod model;
 pub mod query;

@@ -2,13 +2,10 @@
 //! the single writer connection, and every statement is stepped to completion (`fetch_all`/`execute`): a statement
 //! left half-read keeps a read transaction open, which stops SQLite's WAL auto-checkpoint and lets the WAL grow.
 
-use serde_json::Value;
-use sqlx::{FromRow, Row};
 use uuid::Uuid;
 
 use super::domain::NewDeviceImage;
 use super::model::{DeviceImage, DeviceImageRow, COLUMNS};
-use super::query::ListQuery;
 use crate::db::Database;
 use crate::error::ApiError;
 
@@ -18,13 +15,14 @@ pub async fn insert(
     tenant_id: &str,
     new: &NewDeviceImage,
     now: &str,
+    upload_due_at: Option<&str>,
 ) -> Result<DeviceImage, ApiError> {
     let id = new.id.unwrap_or_else(Uuid::new_v4);
     let sql = format!(
         "INSERT INTO device_images (id, tenant_id, display_name, display_name_key, version, \
          source_image_resource_id, operating_system, os_build_number, os_version_number, os_status, size_in_gb, \
-         expiration_date, status, error_code, scope_ids, last_modified_date_time, created_date_time) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {COLUMNS}"
+         expiration_date, status, error_code, scope_ids, last_modified_date_time, created_date_time, upload_due_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {COLUMNS}"
     );
     let scope_ids = serde_json::to_string(&new.scope_ids).map_err(ApiError::internal)?;
     let mut tx = db.writer.begin().await?;
@@ -49,6 +47,7 @@ pub async fn insert(
         .bind(scope_ids)
         .bind(now)
         .bind(now)
+        .bind(upload_due_at)
         .fetch_all(&mut *tx)
         .await
         .map_err(|e| conflict_or_internal(e, new, id))?;
@@ -95,48 +94,6 @@ pub async fn get(
         .next()
         .map(DeviceImage::try_from)
         .transpose()
-}
-
-/// One page of a list: each image with its keyset position (the values of the sort keys).
-pub async fn list_page(
-    db: &Database,
-    tenant_id: &str,
-    query: &ListQuery,
-    limit: u32,
-) -> Result<Vec<(DeviceImage, Vec<Value>)>, ApiError> {
-    let statement = query.page_statement(tenant_id, COLUMNS, limit)?;
-    let rows = sqlx::query_with(&statement.sql, statement.arguments()?)
-        .fetch_all(&db.reader)
-        .await?;
-    rows.iter()
-        .map(|row| {
-            let image = DeviceImage::try_from(DeviceImageRow::from_row(row)?)?;
-            let mut position = Vec::with_capacity(query.order.keys.len());
-            for (i, key) in query.order.keys.iter().enumerate() {
-                let name = format!("k{i}");
-                position.push(if key.integer {
-                    row.try_get::<Option<i64>, _>(name.as_str())?
-                        .map_or(Value::Null, Value::from)
-                } else {
-                    row.try_get::<Option<String>, _>(name.as_str())?
-                        .map_or(Value::Null, Value::from)
-                });
-            }
-            Ok((image, position))
-        })
-        .collect()
-}
-
-/// How many of the tenant's images match the query's `$filter`.
-pub async fn count(db: &Database, tenant_id: &str, query: &ListQuery) -> Result<i64, ApiError> {
-    let statement = query.count_statement(tenant_id);
-    let counts: Vec<i64> = sqlx::query_scalar_with(&statement.sql, statement.arguments()?)
-        .fetch_all(&db.reader)
-        .await?;
-    counts
-        .first()
-        .copied()
-        .ok_or_else(|| ApiError::internal("count(*) returned no row"))
 }
 
 /// Deletes the image; false when the tenant has no image with this id.

@@ -94,6 +94,15 @@ pub static IMAGE_OS_STATUS: EnumType = EnumType {
     ],
 };
 
+/// Beta only (`cloudPcSourceDeviceImage.category`).
+pub static SOURCE_IMAGE_CATEGORY: EnumType = EnumType {
+    name: "cloudPcSourceImageCategory",
+    members: &[
+        m("managedImage", false, false),
+        m("azureComputeGallery", false, false),
+    ],
+};
+
 impl EnumType {
     /// The member with exactly this wire spelling.
     pub fn member(&self, wire: &str) -> Option<&'static Member> {

@@ -3,12 +3,12 @@
 pub mod auth;
 pub mod body;
 pub mod enums;
-pub mod filter;
+pub mod odata;
 pub mod path;
 pub mod protocol;
-pub mod query;
 pub mod response;
 pub mod routes;
+pub mod values;
 
 use actix_web::HttpRequest;
 

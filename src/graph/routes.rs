@@ -9,6 +9,7 @@ use super::path::segments;
 use super::{auth, ApiVersion, GraphContext};
 use crate::device_images::{handlers, list};
 use crate::error::ApiError;
+use crate::source_images;
 use crate::startup::AppState;
 
 /// The fixed segments in front of the device image collection.
@@ -55,6 +56,10 @@ pub async fn dispatch(
             Method::POST => handlers::create(&req, payload, &state, &ctx).await,
             _ => Err(ApiError::MethodNotAllowed("GET, POST")),
         },
+        [segment] if is_get_source_images(segment) => match *method {
+            Method::GET => source_images::graph::get_source_images(&req, &state, &ctx).await,
+            _ => Err(ApiError::MethodNotAllowed("GET")),
+        },
         [segment] if segment.eq_ignore_ascii_case("$count") => match *method {
             Method::GET => list::count(&req, &state, &ctx).await,
             _ => Err(ApiError::MethodNotAllowed("GET")),
@@ -64,8 +69,26 @@ pub async fn dispatch(
             Method::DELETE => handlers::delete(&state, id).await,
             _ => Err(ApiError::MethodNotAllowed("GET, DELETE")),
         },
+        // The upload actions exist on beta only; v1.0 has no such segment (graph-device-images.md §2.7, §2.8).
+        [id, action] if version == ApiVersion::Beta && is_action(action) => match *method {
+            Method::POST => {
+                let deprecated = action.eq_ignore_ascii_case("reupload");
+                handlers::retry_upload(&state, id, deprecated).await
+            }
+            _ => Err(ApiError::MethodNotAllowed("POST")),
+        },
         [_, segment, ..] => Err(segment_not_found(segment)),
     }
+}
+
+/// The function of the collection, as the docs (`getSourceImages`) and the SDKs (`getSourceImages()`) spell it.
+fn is_get_source_images(segment: &str) -> bool {
+    let name = segment.strip_suffix("()").unwrap_or(segment);
+    name.eq_ignore_ascii_case("getSourceImages")
+}
+
+fn is_action(segment: &str) -> bool {
+    segment.eq_ignore_ascii_case("retryUpload") || segment.eq_ignore_ascii_case("reupload")
 }
 
 /// Graph's router's message (graph-device-images.md §4.1).

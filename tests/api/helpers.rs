@@ -1,8 +1,10 @@
 //! Shared helpers: start an app, build requests, read the database.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use actix_web::dev::ServerHandle;
+use cloudpc_emulator::clock::Clock;
 use cloudpc_emulator::config::{AuthMode, Settings};
 use cloudpc_emulator::startup::Application;
 use serde_json::{json, Value};
@@ -30,6 +32,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub db_path: PathBuf,
     pub dir: TempDir,
+    /// The emulator's clock: lifecycle tests move it instead of sleeping.
+    pub clock: Arc<Clock>,
     handle: ServerHandle,
     task: tokio::task::JoinHandle<()>,
 }
@@ -54,6 +58,7 @@ pub async fn spawn_in(dir: TempDir, adjust: impl FnOnce(&mut Settings)) -> TestA
     let app = Application::build(settings).await.expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
+    let clock = app.clock();
     let task = tokio::spawn(async move {
         app.run_until_stopped().await.expect("app runs");
     });
@@ -62,6 +67,7 @@ pub async fn spawn_in(dir: TempDir, adjust: impl FnOnce(&mut Settings)) -> TestA
         client: reqwest::Client::new(),
         db_path,
         dir,
+        clock,
         handle,
         task,
     }

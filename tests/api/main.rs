@@ -5,6 +5,7 @@ mod compose;
 mod create;
 mod durability;
 mod helpers;
+mod lifecycle;
 mod process;
 mod protocol;
 mod query;

@@ -3,8 +3,9 @@
 
 use std::collections::HashMap;
 
-use cloudpc_emulator::device_images::query::ListQuery;
+use cloudpc_emulator::device_images::query::DEVICE_IMAGES;
 use cloudpc_emulator::device_images::DEFAULT_TENANT;
+use cloudpc_emulator::graph::odata::CollectionQuery;
 use cloudpc_emulator::graph::ApiVersion;
 use serde_json::{json, Value};
 
@@ -626,7 +627,8 @@ async fn the_common_queries_use_an_index() {
         ),
     ];
     for (raw, sorts) in queries {
-        let query = ListQuery::parse(raw, ApiVersion::V1, false).unwrap();
+        let query =
+            CollectionQuery::parse(raw, &DEVICE_IMAGES, ApiVersion::V1, false, &[]).unwrap();
         let statement = query
             .page_statement(
                 DEFAULT_TENANT,

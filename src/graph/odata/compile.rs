@@ -1,4 +1,4 @@
-//! Compiles a parsed `$filter` ([`crate::graph::filter`]) to SQL, typed against `cloudPcDeviceImage`.
+//! Compiles a parsed `$filter` ([`super::parser`]) to SQL, typed against an entity's [`QuerySchema`].
 //!
 //! Every comparison is two-valued, as OData's are (`not (x eq 'a')` is true where `x` is null): equality uses
 //! SQLite's `IS`, and the other operators are guarded by `col IS NOT NULL`. Both forms can still use indexes.
@@ -7,16 +7,17 @@
 use crate::clock::format_timestamp;
 use crate::error::ApiError;
 use crate::graph::enums::{EnumType, UNKNOWN_FUTURE_VALUE};
-use crate::graph::filter::{CmpOp, Expr, Func, Literal, Operand};
 use crate::graph::ApiVersion;
 
-use super::schema::{column, property, Kind, Param};
+use super::parser::{CmpOp, Expr, Func, Literal, Operand};
+use super::schema::{Kind, Param, QuerySchema};
 
 /// Most values in one `in (…)` list.
 const MAX_IN: usize = 100;
 
 /// What the compilation depends on besides the expression.
 pub struct FilterCompiler {
+    pub schema: &'static dyn QuerySchema,
     pub version: ApiVersion,
     pub include_unknown: bool,
     pub params: Vec<Param>,
@@ -72,9 +73,10 @@ impl FilterCompiler {
         lit: &Literal,
         lit_pos: usize,
     ) -> Result<String, ApiError> {
-        let prop = property(name, self.version, "$filter", Some(pos))?;
-        let (col, kind) = column(prop);
-        let pname = prop.name();
+        let field = self
+            .schema
+            .resolve(name, self.version, "$filter", Some(pos))?;
+        let (col, kind, pname) = (field.column, field.kind, field.name);
         if let Kind::Collection = kind {
             return Err(bad(
                 pos,
@@ -281,8 +283,10 @@ impl FilterCompiler {
         else {
             return Err(usage());
         };
-        let prop = property(name, self.version, "$filter", Some(*ppos))?;
-        let (col, kind) = column(prop);
+        let field = self
+            .schema
+            .resolve(name, self.version, "$filter", Some(*ppos))?;
+        let (col, kind) = (field.column, field.kind);
         let text = match kind {
             Kind::Guid => s.to_ascii_lowercase(),
             Kind::Folded => s.to_lowercase(),

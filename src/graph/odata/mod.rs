@@ -1,21 +1,23 @@
-//! OData query options of the device image collection (CONTRACT §6): `$filter`, `$select`, `$orderby`, `$top`,
-//! `$skip`, `$count` and `$skiptoken`, turned into one SQL statement with bound parameters.
+//! OData query options of collections (CONTRACT §6): `$filter`, `$orderby`, `$top`, `$skip`, `$count` and
+//! `$skiptoken`, typed against an entity's [`QuerySchema`] and turned into one SQL statement with bound parameters.
+//! Options particular to one collection (`$select` of device images) are handed back to its handler.
 
-pub mod filter;
+pub mod compile;
+pub mod fetch;
+pub mod options;
 pub mod order;
+pub mod parser;
 pub mod schema;
 
 use serde_json::Value;
 
-use crate::device_images::view::Property;
 use crate::error::ApiError;
-use crate::graph::filter as odata_filter;
-use crate::graph::query::{parse_options, parse_top, unsupported, QueryOption};
+use crate::graph::odata::options::{parse_options, parse_top, unsupported, QueryOption};
 use crate::graph::ApiVersion;
 
-use filter::FilterCompiler;
+use compile::FilterCompiler;
 use order::SortOrder;
-use schema::{property, Param, Statement};
+use schema::{Param, QuerySchema, Statement};
 
 /// A compiled `$filter`: a SQL condition and its parameters.
 #[derive(Debug, Clone, Default)]
@@ -28,11 +30,13 @@ impl Condition {
     /// Parses and compiles a `$filter` value.
     pub fn parse(
         value: &str,
+        schema: &'static dyn QuerySchema,
         version: ApiVersion,
         include_unknown: bool,
     ) -> Result<Self, ApiError> {
-        let expr = odata_filter::parse(value).map_err(ApiError::BadRequest)?;
+        let expr = parser::parse(value).map_err(ApiError::BadRequest)?;
         let mut compiler = FilterCompiler {
+            schema,
             version,
             include_unknown,
             params: Vec::new(),
@@ -45,42 +49,10 @@ impl Condition {
     }
 }
 
-/// Parses `$select`: property names (case-insensitive), comma-separated; `*` selects everything (`None`).
-pub fn parse_select(value: &str, version: ApiVersion) -> Result<Option<Vec<Property>>, ApiError> {
-    let mut selected = Vec::new();
-    for name in value.split(',').map(str::trim) {
-        if name == "*" {
-            return Ok(None);
-        }
-        if name.is_empty() {
-            return Err(ApiError::BadRequest(
-                "Invalid $select: an empty property name.".into(),
-            ));
-        }
-        let p = property(name, version, "$select", None)?;
-        if !selected.contains(&p) {
-            selected.push(p);
-        }
-    }
-    Ok(Some(selected))
-}
-
-/// The `(id,displayName)` part of a context URL for a `$select`.
-pub fn select_suffix(select: Option<&[Property]>) -> String {
-    match select {
-        None => String::new(),
-        Some(props) => {
-            let names: Vec<&str> = props.iter().map(|p| p.name()).collect();
-            format!("({})", names.join(","))
-        }
-    }
-}
-
-/// Everything a list request asked for.
-#[derive(Debug, Clone)]
-pub struct ListQuery {
+/// Everything a collection request asked for.
+pub struct CollectionQuery {
+    pub schema: &'static dyn QuerySchema,
     pub filter: Option<Condition>,
-    pub select: Option<Vec<Property>>,
     pub order: SortOrder,
     pub top: Option<u32>,
     pub skip: u64,
@@ -89,32 +61,39 @@ pub struct ListQuery {
     pub position: Option<Vec<Value>>,
     /// The options to repeat in `@odata.nextLink`: every one but `$skiptoken`.
     pub carried: Vec<QueryOption>,
+    /// Options of `extra` the caller handles itself (also carried).
+    pub extra: Vec<QueryOption>,
 }
 
-impl ListQuery {
-    /// Parses the query string of a list request.
+impl CollectionQuery {
+    /// Parses a collection's query string; options named in `extra` are returned for the caller, any other unknown
+    /// option is a 400.
     pub fn parse(
         raw_query: &str,
+        schema: &'static dyn QuerySchema,
         version: ApiVersion,
         include_unknown: bool,
+        extra: &[&str],
     ) -> Result<Self, ApiError> {
         let mut q = Self {
+            schema,
             filter: None,
-            select: None,
             order: SortOrder::creation(),
             top: None,
             skip: 0,
             count: false,
             position: None,
             carried: Vec::new(),
+            extra: Vec::new(),
         };
         let mut token = None;
         for option in parse_options(raw_query, version)? {
             let v = option.value.as_str();
             match option.name.as_str() {
-                "$filter" => q.filter = Some(Condition::parse(v, version, include_unknown)?),
-                "$select" => q.select = parse_select(v, version)?,
-                "$orderby" => q.order = SortOrder::parse(v, version)?,
+                "$filter" => {
+                    q.filter = Some(Condition::parse(v, schema, version, include_unknown)?)
+                }
+                "$orderby" => q.order = SortOrder::parse(v, schema, version)?,
                 "$top" => q.top = Some(parse_top(v)?),
                 "$skip" => q.skip = parse_skip(v)?,
                 "$count" => q.count = parse_bool("$count", v)?,
@@ -122,6 +101,7 @@ impl ListQuery {
                     token = Some(option.value);
                     continue;
                 }
+                name if extra.contains(&name) => q.extra.push(option.clone()),
                 _ => return Err(unsupported(&option)),
             }
             q.carried.push(option);
@@ -132,39 +112,46 @@ impl ListQuery {
         Ok(q)
     }
 
-    /// `WHERE …` of the tenant's images that match `$filter` (without the paging position).
-    fn matching(&self, tenant_id: &str, params: &mut Vec<Param>) -> String {
-        params.push(Param::Text(tenant_id.to_owned()));
-        match &self.filter {
-            Some(f) => {
-                params.extend(f.params.iter().cloned());
-                format!("WHERE tenant_id = ? AND ({})", f.sql)
-            }
-            None => "WHERE tenant_id = ?".to_owned(),
+    /// `FROM table WHERE …` of the scope's rows that match `$filter` (without the paging position).
+    fn matching(&self, scope: &str, params: &mut Vec<Param>) -> String {
+        let mut conditions = Vec::new();
+        if let Some(column) = self.schema.scope_column() {
+            params.push(Param::Text(scope.to_owned()));
+            conditions.push(format!("{column} = ?"));
+        }
+        if let Some(f) = &self.filter {
+            params.extend(f.params.iter().cloned());
+            conditions.push(format!("({})", f.sql));
+        }
+        let table = self.schema.table();
+        match conditions.is_empty() {
+            true => format!("FROM {table}"),
+            false => format!("FROM {table} WHERE {}", conditions.join(" AND ")),
         }
     }
 
-    /// The statement of one page: at most `limit` images after the position (or after `$skip` on the first page),
-    /// each row with its sort keys as `k0`, `k1`, ….
+    /// The statement of one page: at most `limit` rows after the position (or after `$skip` on the first page),
+    /// each with its sort keys as `k0`, `k1`, ….
     pub fn page_statement(
         &self,
-        tenant_id: &str,
+        scope: &str,
         columns: &str,
         limit: u32,
     ) -> Result<Statement, ApiError> {
         let mut params = Vec::new();
-        let mut sql = format!(
-            "SELECT {columns}{} FROM device_images {}",
-            self.order.key_columns(),
-            self.matching(tenant_id, &mut params)
-        );
+        let matching = self.matching(scope, &mut params);
+        let mut sql = format!("SELECT {columns}{} {matching}", self.order.key_columns());
         if let Some(position) = &self.position {
-            sql.push_str(" AND ");
+            sql.push_str(if matching.contains(" WHERE ") {
+                " AND "
+            } else {
+                " WHERE "
+            });
             sql.push_str(&self.order.after(position, &mut params)?);
         }
         sql.push_str(&format!(" ORDER BY {} LIMIT ?", self.order.order_by()));
         params.push(Param::Int(i64::from(limit)));
-        // $skip applies to the first page; a $skiptoken already points past the skipped images.
+        // $skip applies to the first page; a $skiptoken already points past the skipped rows.
         if self.position.is_none() && self.skip > 0 {
             sql.push_str(" OFFSET ?");
             params.push(Param::Int(i64::try_from(self.skip).unwrap_or(i64::MAX)));
@@ -172,23 +159,35 @@ impl ListQuery {
         Ok(Statement { sql, params })
     }
 
-    /// `SELECT count(*)` of every image that matches `$filter`.
-    pub fn count_statement(&self, tenant_id: &str) -> Statement {
+    /// `SELECT count(*)` of every row that matches `$filter`.
+    pub fn count_statement(&self, scope: &str) -> Statement {
         let mut params = Vec::new();
-        let sql = format!(
-            "SELECT count(*) FROM device_images {}",
-            self.matching(tenant_id, &mut params)
-        );
+        let sql = format!("SELECT count(*) {}", self.matching(scope, &mut params));
         Statement { sql, params }
+    }
+
+    /// The `@odata.nextLink` of a page that ended at `position`: `{collection_url}?{every option}&$skiptoken=…`.
+    pub fn next_link(&self, collection_url: &str, position: &[Value]) -> String {
+        let mut link = format!("{collection_url}?");
+        for option in &self.carried {
+            link.push_str(&option.name);
+            link.push('=');
+            link.push_str(&crate::graph::path::percent_encode_query(&option.value));
+            link.push('&');
+        }
+        link.push_str("$skiptoken=");
+        link.push_str(&self.order.token(position));
+        link
     }
 }
 
-/// The options of `GET …/deviceImages/$count`: only `$filter` (the segment counts; nothing pages or projects).
+/// The options of a `$count` segment: only `$filter` (the segment counts; nothing pages or projects).
 pub fn parse_count_query(
     raw_query: &str,
+    schema: &'static dyn QuerySchema,
     version: ApiVersion,
     include_unknown: bool,
-) -> Result<ListQuery, ApiError> {
+) -> Result<CollectionQuery, ApiError> {
     let options = parse_options(raw_query, version)?;
     if let Some(other) = options.iter().find(|o| o.name != "$filter") {
         return Err(match other.name.as_str() {
@@ -198,7 +197,7 @@ pub fn parse_count_query(
             )),
         });
     }
-    ListQuery::parse(raw_query, version, include_unknown)
+    CollectionQuery::parse(raw_query, schema, version, include_unknown, &[])
 }
 
 fn parse_skip(value: &str) -> Result<u64, ApiError> {

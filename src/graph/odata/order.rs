@@ -4,11 +4,10 @@
 
 use serde_json::Value;
 
-use crate::device_images::view::Property;
 use crate::error::ApiError;
 use crate::graph::ApiVersion;
 
-use super::schema::{column, property, Kind, Param};
+use super::schema::{Field, Kind, Param, QuerySchema};
 
 /// One sort key: a static SQL expression over the whitelisted columns.
 #[derive(Debug, Clone)]
@@ -40,8 +39,12 @@ impl SortOrder {
         }
     }
 
-    /// Parses `$orderby`: `property [asc|desc]`, comma-separated; `id` breaks ties.
-    pub fn parse(value: &str, version: ApiVersion) -> Result<Self, ApiError> {
+    /// Parses `$orderby`: `property [asc|desc]`, comma-separated; the schema's unique key breaks ties.
+    pub fn parse(
+        value: &str,
+        schema: &dyn QuerySchema,
+        version: ApiVersion,
+    ) -> Result<Self, ApiError> {
         let mut keys: Vec<SortKey> = Vec::new();
         for item in value.split(',') {
             let mut words = item.split_whitespace();
@@ -64,19 +67,24 @@ impl SortOrder {
                     "Invalid $orderby: unexpected '{extra}' after '{item}'."
                 )));
             }
-            let prop = property(name, version, "$orderby", None)?;
-            if keys.iter().any(|k| k.name == prop.name()) {
+            let field = schema.resolve(name, version, "$orderby", None)?;
+            if keys.iter().any(|k| k.name == field.name) {
                 return Err(ApiError::BadRequest(format!(
                     "Invalid $orderby: '{}' is listed twice.",
-                    prop.name()
+                    field.name
                 )));
             }
-            keys.push(key(prop, descending)?);
+            keys.push(key(field, descending)?);
         }
-        // id breaks ties, in the direction of the last key, so an index on (key, id) serves the whole order.
-        if let Some(last) = keys.last().filter(|_| !keys.iter().any(|k| k.name == "id")) {
+        // The unique key breaks ties, in the direction of the last key, so an index on (key, id) serves the whole
+        // order.
+        let tie = schema.tie_breaker();
+        if let Some(last) = keys
+            .last()
+            .filter(|_| !keys.iter().any(|k| k.name == tie.name))
+        {
             let descending = last.descending;
-            keys.push(key(Property::Id, descending)?);
+            keys.push(key(tie, descending)?);
         }
         Ok(Self { keys })
     }
@@ -181,8 +189,8 @@ fn bind(v: &Value, params: &mut Vec<Param>) -> Result<Option<&'static str>, ApiE
     Ok(Some("?"))
 }
 
-fn key(prop: Property, descending: bool) -> Result<SortKey, ApiError> {
-    let (col, kind) = column(prop);
+fn key(field: Field, descending: bool) -> Result<SortKey, ApiError> {
+    let (col, kind) = (field.column, field.kind);
     let (sql, integer) = match kind {
         Kind::Text => (format!("{col} COLLATE NOCASE"), false),
         Kind::Guid | Kind::Folded | Kind::Date | Kind::DateTime => (col.to_owned(), false),
@@ -200,12 +208,12 @@ fn key(prop: Property, descending: bool) -> Result<SortKey, ApiError> {
         Kind::Collection => {
             return Err(ApiError::BadRequest(format!(
                 "Invalid $orderby: the collection property '{}' cannot be sorted on.",
-                prop.name()
+                field.name
             )))
         }
     };
     Ok(SortKey {
-        name: prop.name(),
+        name: field.name,
         sql,
         descending,
         integer,
@@ -215,11 +223,13 @@ fn key(prop: Property, descending: bool) -> Result<SortKey, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::device_images::query::DEVICE_IMAGES;
     use serde_json::json;
 
     #[test]
     fn tokens_round_trip_only_for_their_own_order() {
-        let by_name = SortOrder::parse("displayName desc, sizeInGB", ApiVersion::V1).unwrap();
+        let by_name =
+            SortOrder::parse("displayName desc, sizeInGB", &DEVICE_IMAGES, ApiVersion::V1).unwrap();
         assert_eq!(by_name.keys.len(), 3, "id is added as the tie-breaker");
         let position = vec![
             json!("b"),
@@ -244,9 +254,12 @@ mod tests {
             ",",
             "scopeIds",
         ] {
-            assert!(SortOrder::parse(bad, ApiVersion::Beta).is_err(), "{bad}");
+            assert!(
+                SortOrder::parse(bad, &DEVICE_IMAGES, ApiVersion::Beta).is_err(),
+                "{bad}"
+            );
         }
-        assert!(SortOrder::parse("statusDetails", ApiVersion::V1).is_err());
-        assert!(SortOrder::parse("STATUS DESC, id", ApiVersion::V1).is_ok());
+        assert!(SortOrder::parse("statusDetails", &DEVICE_IMAGES, ApiVersion::V1).is_err());
+        assert!(SortOrder::parse("STATUS DESC, id", &DEVICE_IMAGES, ApiVersion::V1).is_ok());
     }
 }

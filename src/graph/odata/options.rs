@@ -1,9 +1,9 @@
 //! Query strings: OData system query options (CONTRACT §6). Option names match case-insensitively, and on beta the
 //! `$` is optional (graph-device-images.md §4.4).
 
-use super::path::percent_decode;
-use super::ApiVersion;
 use crate::error::ApiError;
+use crate::graph::path::percent_decode;
+use crate::graph::ApiVersion;
 
 /// A system query option as the emulator knows it, with its value.
 #[derive(Debug, Clone, PartialEq, Eq)]

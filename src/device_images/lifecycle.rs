@@ -1,0 +1,145 @@
+//! The upload lifecycle (CONTRACT §5): `pending → ready | failed`.
+//!
+//! A pending image stores when its upload finishes (`upload_due_at`, on the emulator's clock). Transitions are applied
+//! by a background task, and by every read before it reads, so no client ever sees a pending image past its due time;
+//! because the due time is in the row, a restart loses no upload in progress. The outcome comes from the source image
+//! catalog (`source_images`), looked up case-insensitively when the upload finishes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+use crate::clock::{format_timestamp, Clock};
+use crate::db::Database;
+use crate::error::ApiError;
+use crate::startup::AppState;
+
+/// Most images one transaction moves, so a flood of due uploads never holds the writer for long.
+const BATCH: i64 = 500;
+/// How often the background task looks for due uploads.
+const TICK: Duration = Duration::from_millis(200);
+
+/// The due uploads of one batch, ended as their source says. `lastModifiedDateTime` becomes the due time: the
+/// moment the upload finished, even when the transition is applied later (after a restart).
+const FINISH_FROM_CATALOG: &str = "
+    UPDATE device_images SET
+        status = s.outcome,
+        error_code = s.error_code,
+        operating_system = CASE WHEN s.outcome = 'ready' THEN coalesce(device_images.operating_system, s.operating_system) ELSE device_images.operating_system END,
+        os_build_number = CASE WHEN s.outcome = 'ready' THEN coalesce(device_images.os_build_number, s.os_build_number) ELSE device_images.os_build_number END,
+        os_version_number = CASE WHEN s.outcome = 'ready' THEN coalesce(device_images.os_version_number, s.os_version_number) ELSE device_images.os_version_number END,
+        os_status = CASE WHEN s.outcome = 'ready' THEN coalesce(device_images.os_status, s.os_status) ELSE device_images.os_status END,
+        size_in_gb = CASE WHEN s.outcome = 'ready' THEN coalesce(device_images.size_in_gb, s.size_in_gb) ELSE device_images.size_in_gb END,
+        expiration_date = CASE WHEN s.outcome = 'ready' THEN coalesce(device_images.expiration_date, s.expiration_date) ELSE device_images.expiration_date END,
+        last_modified_date_time = device_images.upload_due_at,
+        upload_due_at = NULL
+    FROM source_images AS s
+    WHERE s.resource_id_key = lower(device_images.source_image_resource_id)
+      AND device_images.seq IN (SELECT seq FROM due)";
+
+/// Due uploads whose source is not in the catalog fail with `sourceImageNotFound`.
+const FINISH_NOT_FOUND: &str = "
+    UPDATE device_images SET
+        status = 'failed',
+        error_code = 'sourceImageNotFound',
+        last_modified_date_time = upload_due_at,
+        upload_due_at = NULL
+    WHERE seq IN (SELECT seq FROM due)
+      AND NOT EXISTS (SELECT 1 FROM source_images AS s
+                      WHERE s.resource_id_key = lower(device_images.source_image_resource_id))";
+
+/// Applies every transition due at the emulator's `now`; returns how many images changed.
+pub async fn apply_due(db: &Database, now: &str) -> Result<u64, ApiError> {
+    let due = "WITH due AS (SELECT seq FROM device_images WHERE upload_due_at <= ? ORDER BY upload_due_at LIMIT ?)";
+    let mut total = 0;
+    loop {
+        let mut tx = db.writer.begin().await?;
+        let found = sqlx::query(&format!("{due}{FINISH_FROM_CATALOG}"))
+            .bind(now)
+            .bind(BATCH)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        let missing = sqlx::query(&format!("{due}{FINISH_NOT_FOUND}"))
+            .bind(now)
+            .bind(BATCH)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        total += found + missing;
+        if found + missing < BATCH as u64 {
+            return Ok(total);
+        }
+    }
+}
+
+/// Brings the database up to the emulator's now before a read: a cheap probe of the partial index, and the
+/// transitions only when something is due.
+pub async fn settle(state: &AppState) -> Result<(), ApiError> {
+    let now = format_timestamp(state.clock.now());
+    let due: Vec<i64> =
+        sqlx::query_scalar("SELECT 1 FROM device_images WHERE upload_due_at <= ? LIMIT 1")
+            .bind(&now)
+            .fetch_all(&state.db.reader)
+            .await?;
+    if !due.is_empty() {
+        apply_due(&state.db, &now).await?;
+    }
+    Ok(())
+}
+
+/// `retryUpload`/`reupload`: a failed image goes back to `pending` with its error cleared and a new due time.
+/// Returns false when the image is not failed (the caller tells 404 from 400).
+pub async fn retry(state: &AppState, tenant_id: &str, id: Uuid) -> Result<bool, ApiError> {
+    settle(state).await?;
+    let now = state.clock.now();
+    let due = now + chrono::Duration::seconds(state.settings.upload_duration as i64);
+    let mut tx = state.db.writer.begin().await?;
+    let done = sqlx::query(
+        "UPDATE device_images SET status = 'pending', error_code = NULL, upload_due_at = ?, \
+         last_modified_date_time = ? WHERE tenant_id = ? AND id = ? AND status = 'failed'",
+    )
+    .bind(format_timestamp(due))
+    .bind(format_timestamp(now))
+    .bind(tenant_id)
+    .bind(id.hyphenated().to_string())
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The background task that applies due transitions, so the SQLite file is current even when nobody reads.
+pub struct Worker {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl Worker {
+    /// Starts the task; it applies what is due at once (a restart completes overdue uploads), then every tick.
+    pub fn spawn(db: Database, clock: Arc<Clock>) -> Self {
+        let (stop, mut stopped) = watch::channel(false);
+        let task = tokio::spawn(async move {
+            loop {
+                if let Err(e) = apply_due(&db, &format_timestamp(clock.now())).await {
+                    tracing::warn!(error = %e, "applying due uploads failed; retrying");
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(TICK) => {}
+                    _ = stopped.changed() => return,
+                }
+            }
+        });
+        Self { stop, task }
+    }
+
+    /// Stops the task and waits for it, before the database closes.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}

@@ -1,0 +1,6 @@
+//! The source image catalog (CONTRACT §5): the Azure images the emulated tenant's subscriptions hold. It decides how
+//! uploads end, `getSourceImages` lists it, and `/_emulator/source-images` manages it.
+
+pub mod catalog;
+pub mod graph;
+pub mod model;
