@@ -13,7 +13,7 @@ fi
 cargo build --release --quiet
 workdir=$(mktemp -d)
 out="$workdir/stdout"
-./target/release/cloudpc-emulator --listen 127.0.0.1:0 --database "$workdir/sdk.db" --auth bearer \
+./target/release/cloudpc-emulator --listen 127.0.0.1:0 --database "$workdir/sdk.db" --auth bearer --upload-duration 1 \
   >"$out" 2>"$workdir/stderr" &
 pid=$!
 cleanup() { kill "$pid" 2>/dev/null || true; rm -rf "$workdir"; }

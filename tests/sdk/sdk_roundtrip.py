@@ -4,7 +4,8 @@ Usage: python sdk_roundtrip.py http://127.0.0.1:PORT
 
 Both SDKs (msgraph-sdk for v1.0, msgraph-beta-sdk for beta) create, get, list and delete an image, and receive a
 proper ODataError for a missing id and for a duplicate; they list with $filter, $select, $orderby, $top and $count,
-walk the pages with msgraph_core's PageIterator, and read the $count segment. The SDK is pointed at the emulator through
+walk the pages with msgraph_core's PageIterator, and read the $count segment; they list getSourceImages and poll an
+upload until it is ready, and the beta SDK retries a failed upload with retry_upload. The SDK is pointed at the emulator through
 `request_adapter.base_url` with a small custom AccessTokenProvider (graph-device-images.md §5.1 and §5.2).
 Prints one line per check and a closing "N passed, N failed" line.
 """
@@ -19,6 +20,7 @@ from kiota_abstractions.authentication import (
     BaseBearerTokenAuthenticationProvider,
 )
 
+# A source the emulator's seeded catalog holds (it uploads to ready as Windows 11 Enterprise 24H2).
 SOURCE = (
     "/subscriptions/0ac520ee-14c0-480f-b6c9-0a90c58ffff0/resourceGroups/rg-images"
     "/providers/Microsoft.Compute/images/win11-24h2"
@@ -150,9 +152,69 @@ async def query_round_trip(version, client, package):
         await images.by_cloud_pc_device_image_id(image.id).delete()
 
 
+async def wait_for(images, image_id, status_name, timeout=20.0):
+    """Polls the image until its status is `status_name`, as tools that manage images do."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        image = await images.by_cloud_pc_device_image_id(image_id).get()
+        if image.status is not None and image.status.value == status_name:
+            return image
+        if loop.time() > deadline:
+            raise TimeoutError(f"{image_id} stayed {image.status}")
+        await asyncio.sleep(0.25)
+
+
+async def lifecycle_round_trip(version, client, package, base_url):
+    """getSourceImages, a poll-until-ready loop, and (beta) retry_upload after the catalog learns a missing source."""
+    models = __import__(f"{package}.generated.models.cloud_pc_device_image", fromlist=["CloudPcDeviceImage"])
+    images = client.device_management.virtual_endpoint.device_images
+
+    sources = await images.get_source_images.get()
+    ids = [s.resource_id for s in sources.value]
+    check(f"{version} getSourceImages lists the catalog", SOURCE in ids, ids)
+    if version == "beta":
+        check("beta getSourceImages: category parses", sources.value[0].category is not None)
+
+    name = f"Lifecycle {version} {uuid.uuid4().hex[:6]}"
+    image = await images.post(
+        models.CloudPcDeviceImage(display_name=name, version="1.0.0", source_image_resource_id=SOURCE)
+    )
+    ready = await wait_for(images, image.id, "ready")
+    check(f"{version} poll until ready: OS filled from the catalog", ready.operating_system == "Windows 11 Enterprise")
+    check(f"{version} ready image: sizeInGB", ready.size_in_g_b == 64, ready.size_in_g_b)
+    check(f"{version} ready image: expirationDate parses as a date", str(ready.expiration_date) == "2027-10-12")
+    await images.by_cloud_pc_device_image_id(image.id).delete()
+    if version != "beta":
+        return
+
+    missing = f"/subscriptions/0ac520ee-14c0-480f-b6c9-0a90c58ffff0/resourceGroups/rg-sdk/providers/Microsoft.Compute/images/{uuid.uuid4().hex[:8]}"
+    image = await images.post(
+        models.CloudPcDeviceImage(display_name=name + " retry", version="1.0.0", source_image_resource_id=missing)
+    )
+    failed = await wait_for(images, image.id, "failed")
+    check("beta failed upload: errorCode", failed.error_code is not None and failed.error_code.value == "sourceImageNotFound")
+    import httpx
+
+    async with httpx.AsyncClient() as http:
+        res = await http.put(f"{base_url}/_emulator/source-images{missing}", json={"outcome": "ready"})
+        check("beta catalog entry added", res.status_code == 201, res.status_code)
+    await images.by_cloud_pc_device_image_id(image.id).retry_upload.post()
+    retried = await images.by_cloud_pc_device_image_id(image.id).get()
+    check("beta retry_upload -> pending", retried.status.value == "pending", retried.status)
+    await wait_for(images, image.id, "ready")
+    check("beta retried upload ends ready", True)
+    await images.by_cloud_pc_device_image_id(image.id).delete()
+
+
 async def main(base_url):
     for version, client, package in clients(base_url):
-        for name, run in (("round trip", round_trip), ("query round trip", query_round_trip)):
+        runs = (
+            ("round trip", round_trip),
+            ("query round trip", query_round_trip),
+            ("lifecycle", lambda *a: lifecycle_round_trip(*a, base_url)),
+        )
+        for name, run in runs:
             try:
                 await run(version, client, package)
             except Exception as e:  # noqa: BLE001 - any failure is a failed check, reported with its cause
