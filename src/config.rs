@@ -53,6 +53,18 @@ pub struct Settings {
     /// `full`: a 201 survives power loss; `normal`: it survives a crash of the process.
     #[arg(long, env = "EMULATOR_SYNCHRONOUS", value_enum, default_value_t = Synchronous::Full)]
     pub synchronous: Synchronous,
+    /// Most requests the journal keeps (the oldest are pruned); 0 turns the journal off.
+    #[arg(long, env = "EMULATOR_JOURNAL_MAX", default_value_t = 10_000)]
+    pub journal_max: u64,
+    /// Longest request or response body the journal keeps, in bytes (longer ones are cut).
+    #[arg(long, env = "EMULATOR_JOURNAL_BODY_MAX", default_value_t = 16_384)]
+    pub journal_body_max: usize,
+    /// Seed of the fault rules' random draws (probability), for reproducible runs; default: random.
+    #[arg(long, env = "EMULATOR_FAULT_SEED")]
+    pub fault_seed: Option<u64>,
+    /// When set, every /_emulator route but health needs it (`X-Emulator-Admin-Token` or a bearer token).
+    #[arg(long, env = "EMULATOR_ADMIN_TOKEN")]
+    pub admin_token: Option<String>,
 }
 
 impl Settings {
@@ -66,6 +78,10 @@ impl Settings {
             upload_duration: 3600,
             page_size: 100,
             synchronous: Synchronous::Full,
+            journal_max: 10_000,
+            journal_body_max: 16_384,
+            fault_seed: Some(42),
+            admin_token: None,
         }
     }
 }

@@ -19,6 +19,11 @@ use crate::config::Synchronous;
 
 refinery::embed_migrations!("migrations");
 
+/// How many migrations this build carries (a ready database has applied them all).
+pub fn migration_count() -> usize {
+    migrations::runner().get_migrations().len()
+}
+
 /// The pools of one database.
 #[derive(Debug, Clone)]
 pub struct Database {

@@ -33,6 +33,15 @@ pub enum ApiError {
     PayloadTooLarge(usize),
     /// 415 `UnsupportedMediaType`.
     UnsupportedMediaType(String),
+    /// 503 `ServiceUnavailable` with `Retry-After`.
+    Unavailable(String),
+    /// Any status and code, as a fault rule asks (with `Retry-After` when given).
+    Fault {
+        status: StatusCode,
+        code: String,
+        message: String,
+        retry_after: Option<u64>,
+    },
     /// 500 `InternalServerError`. The cause is logged, never sent.
     Internal(String),
 }
@@ -48,8 +57,8 @@ impl ApiError {
         Self::Internal(cause.to_string())
     }
 
-    fn code(&self) -> &'static str {
-        match self {
+    fn code(&self) -> String {
+        let code = match self {
             Self::BadRequest(_) => "badRequest",
             Self::Routing(_) => "BadRequest",
             Self::Unauthorized(_) => "InvalidAuthenticationToken",
@@ -58,8 +67,11 @@ impl ApiError {
             Self::Conflict(_) => "conflict",
             Self::PayloadTooLarge(_) => "RequestEntityTooLarge",
             Self::UnsupportedMediaType(_) => "UnsupportedMediaType",
+            Self::Unavailable(_) => "ServiceUnavailable",
             Self::Internal(_) => "InternalServerError",
-        }
+            Self::Fault { code, .. } => return code.clone(),
+        };
+        code.to_owned()
     }
 
     fn message(&self) -> String {
@@ -69,7 +81,9 @@ impl ApiError {
             | Self::Unauthorized(m)
             | Self::NotFound(m)
             | Self::Conflict(m)
-            | Self::UnsupportedMediaType(m) => m.clone(),
+            | Self::UnsupportedMediaType(m)
+            | Self::Unavailable(m)
+            | Self::Fault { message: m, .. } => m.clone(),
             Self::MethodNotAllowed(_) => {
                 "Specified HTTP method is not allowed for the request target.".into()
             }
@@ -97,7 +111,9 @@ impl ResponseError for ApiError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Fault { status, .. } => *status,
         }
     }
 
@@ -113,6 +129,15 @@ impl ResponseError for ApiError {
             Self::Unauthorized(_) => {
                 builder.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
             }
+            Self::Unavailable(_) => {
+                builder.insert_header((header::RETRY_AFTER, "1"));
+            }
+            Self::Fault {
+                retry_after: Some(seconds),
+                ..
+            } => {
+                builder.insert_header((header::RETRY_AFTER, seconds.to_string()));
+            }
             _ => {}
         }
         let mut res = builder.finish();
@@ -127,7 +152,7 @@ impl ResponseError for ApiError {
 /// The code and message of an error response, left in the response's extensions for the protocol middleware.
 #[derive(Debug, Clone)]
 pub struct GraphError {
-    pub code: &'static str,
+    pub code: String,
     pub message: String,
 }
 
@@ -149,7 +174,7 @@ impl GraphError {
             _ => "badRequest",
         };
         Self {
-            code,
+            code: code.to_owned(),
             message: default_message(status).into(),
         }
     }
@@ -194,7 +219,7 @@ pub fn render_envelope(
     }
     let envelope = Envelope {
         error: Body {
-            code: error.code,
+            code: &error.code,
             message: &error.message,
             inner_error: Inner {
                 date,
@@ -219,7 +244,7 @@ mod tests {
     #[test]
     fn envelope_bytes_are_graphs() {
         let e = GraphError {
-            code: "ResourceNotFound",
+            code: "ResourceNotFound".into(),
             message: "gone \"quoted\"".into(),
         };
         let bytes = render_envelope(&e, "2026-11-29T12:00:00", "r-1", "c-1");

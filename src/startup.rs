@@ -9,6 +9,9 @@ use actix_web::{web, App, HttpServer};
 
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::control::faults::Faults;
+use crate::control::journal::Journal;
+use crate::control::metrics::Metrics;
 use crate::db::{Database, DbError};
 use crate::device_images::lifecycle::Worker;
 use crate::graph::{protocol::protocol, routes::dispatch};
@@ -18,6 +21,9 @@ pub struct AppState {
     pub settings: Settings,
     pub db: Database,
     pub clock: Arc<Clock>,
+    pub journal: Arc<Journal>,
+    pub faults: Faults,
+    pub metrics: Metrics,
 }
 
 /// Why the emulator could not start.
@@ -47,6 +53,7 @@ pub struct Application {
     db: Database,
     clock: Arc<Clock>,
     worker: Worker,
+    journal: Arc<Journal>,
 }
 
 impl Application {
@@ -59,10 +66,23 @@ impl Application {
             .map_err(|e| StartupError::Bind(settings.listen.clone(), e))?;
         let addr = listener.local_addr().map_err(StartupError::Server)?;
         let clock = Arc::new(Clock::default());
+        clock.set_offset_ms(stored_clock_offset(&db).await?);
+        let seed = settings.fault_seed.unwrap_or_else(random_seed);
+        let faults = Faults::load(&db, seed).await.map_err(|e| {
+            StartupError::Database(DbError(format!("cannot load the fault rules: {e}")))
+        })?;
+        let journal = Arc::new(Journal::spawn(
+            db.clone(),
+            settings.journal_max,
+            settings.journal_body_max,
+        ));
         let state = web::Data::new(AppState {
             settings,
             db: db.clone(),
             clock: clock.clone(),
+            journal: journal.clone(),
+            faults,
+            metrics: Metrics::default(),
         });
         let server = HttpServer::new(move || {
             App::new()
@@ -81,6 +101,7 @@ impl Application {
             db,
             clock,
             worker,
+            journal,
         })
     }
 
@@ -108,9 +129,30 @@ impl Application {
     pub async fn run_until_stopped(self) -> Result<(), StartupError> {
         let result = self.server.await.map_err(StartupError::Server);
         self.worker.stop().await;
+        self.journal.stop().await;
         self.db.close().await;
         result
     }
+}
+
+/// The clock offset a previous run stored (`POST /_emulator/clock`).
+async fn stored_clock_offset(db: &Database) -> Result<i64, StartupError> {
+    let offsets: Vec<i64> =
+        sqlx::query_scalar("SELECT clock_offset_ms FROM emulator_state WHERE id = 1")
+            .fetch_all(&db.reader)
+            .await
+            .map_err(|e| {
+                StartupError::Database(DbError(format!("cannot read the emulator's state: {e}")))
+            })?;
+    Ok(offsets.first().copied().unwrap_or(0))
+}
+
+/// A fault seed for runs that did not fix one.
+fn random_seed() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    nanos ^ u64::from(std::process::id()).rotate_left(32)
 }
 
 /// Every route of the emulator: the control plane by path, everything else through the Graph router.

@@ -2,7 +2,7 @@
 //! and builds the response from what the database returned.
 
 use actix_web::http::{header, StatusCode};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use uuid::Uuid;
 
 use super::domain::{CreateDeviceImageRequest, NewDeviceImage};
@@ -13,6 +13,7 @@ use crate::clock::format_timestamp;
 use crate::error::ApiError;
 use crate::graph::body::read_json_object;
 use crate::graph::odata::options::{parse_options, unsupported};
+use crate::graph::protocol::TouchedImage;
 use crate::graph::{response, GraphContext};
 use crate::startup::AppState;
 
@@ -43,6 +44,7 @@ pub async fn create(
         due.as_deref(),
     )
     .await?;
+    touched(req, image.id);
     let context = entity_context(ctx);
     let view = ImageView {
         image: &image,
@@ -73,6 +75,7 @@ pub async fn get(
         }
     }
     let id = parse_id(id)?;
+    touched(req, id);
     lifecycle::settle(state).await?;
     let image = repository::get(&state.db, DEFAULT_TENANT, id)
         .await?
@@ -92,13 +95,24 @@ pub async fn get(
 }
 
 /// `DELETE …/deviceImages/{id}`: 204, then the image is gone.
-pub async fn delete(state: &AppState, id: &str) -> Result<HttpResponse, ApiError> {
+pub async fn delete(
+    req: &HttpRequest,
+    state: &AppState,
+    id: &str,
+) -> Result<HttpResponse, ApiError> {
     let id = parse_id(id)?;
+    touched(req, id);
     if repository::delete(&state.db, DEFAULT_TENANT, id).await? {
         Ok(HttpResponse::NoContent().finish())
     } else {
         Err(not_found(&id.to_string()))
     }
+}
+
+/// Notes the image for the request journal.
+fn touched(req: &HttpRequest, id: Uuid) {
+    req.extensions_mut()
+        .insert(TouchedImage(id.hyphenated().to_string()));
 }
 
 fn entity_context(ctx: &GraphContext) -> String {
@@ -123,11 +137,13 @@ fn not_found(id: &str) -> ApiError {
 /// `POST …/deviceImages/{id}/retryUpload` (and the deprecated `reupload`), beta only: a failed image's upload starts
 /// again (CONTRACT §5). Any other status is a 400.
 pub async fn retry_upload(
+    req: &HttpRequest,
     state: &AppState,
     id: &str,
     deprecated: bool,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(id)?;
+    touched(req, id);
     if !lifecycle::retry(state, DEFAULT_TENANT, id).await? {
         let image = repository::get(&state.db, DEFAULT_TENANT, id)
             .await?

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::fmt;
 
 use actix_web::http::header;
-use actix_web::{web, HttpRequest};
+use actix_web::{web, HttpMessage, HttpRequest};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::Value;
@@ -67,6 +67,8 @@ pub async fn read_json_object(
         }
         Ok(Ok(bytes)) => bytes,
     };
+    req.extensions_mut()
+        .insert(super::protocol::RawBody(bytes.clone()));
     parse_object(&bytes)
 }
 

@@ -14,7 +14,15 @@ use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage};
 use uuid::Uuid;
 
+use actix_web::web::{self, Bytes};
+
+use super::path::segments;
+use super::ApiVersion;
+use crate::control::journal::{body_text, selected_headers, JournalEntry};
+use crate::control::metrics::route_of;
 use crate::error::{render_envelope, GraphError};
+use crate::startup::AppState;
+use actix_web::ResponseError;
 
 /// The ids of one request, also available to handlers through the request's extensions.
 #[derive(Debug, Clone)]
@@ -41,29 +49,70 @@ impl RequestIds {
     }
 }
 
-/// Wraps the whole app: assigns ids, renders error envelopes, adds the common headers and logs the request.
+/// The raw body a handler read, left in the request's extensions for the journal.
+#[derive(Debug, Clone)]
+pub struct RawBody(pub Bytes);
+
+/// The id of the device image a request touched, left in the request's extensions for the journal.
+#[derive(Debug, Clone)]
+pub struct TouchedImage(pub String);
+
+/// What the middleware notes about a request before it is handled.
+struct Seen {
+    method: String,
+    target: String,
+    path: String,
+    query: String,
+    /// `/`-joined decoded segments, for fault patterns.
+    normalized: String,
+    route: &'static str,
+    version: Option<&'static str>,
+    /// A Graph request (not the control plane): faults apply and the journal records it.
+    graph: bool,
+    headers: String,
+}
+
+impl Seen {
+    fn of(req: &ServiceRequest, journal: bool) -> Self {
+        let segments = segments(req.uri().path());
+        let route = route_of(&segments);
+        Self {
+            method: req.method().to_string(),
+            target: req.uri().to_string(),
+            path: req.uri().path().to_owned(),
+            query: req.query_string().to_owned(),
+            normalized: format!("/{}", segments.join("/")),
+            route,
+            version: segments
+                .first()
+                .and_then(|s| ApiVersion::parse(s))
+                .map(ApiVersion::as_str),
+            graph: !matches!(route, "/_emulator" | "/metrics"),
+            headers: if journal {
+                selected_headers(req.headers())
+            } else {
+                String::new()
+            },
+        }
+    }
+}
+
+/// Wraps the whole app: assigns ids, applies fault rules to Graph requests, renders error envelopes, adds the common
+/// headers, counts the request, journals it and logs it.
 pub async fn protocol(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let started = Instant::now();
+    let time = crate::clock::format_timestamp(chrono::Utc::now());
     let ids = RequestIds::for_request(&req);
     req.extensions_mut().insert(ids.clone());
-    let method = req.method().clone();
-    let target = req.uri().to_string();
-    // No clone of the request may be held across `next.call`: actix's router needs the only reference.
-    // A panic in a handler must not drop the connection without an answer: it becomes a 500 envelope.
-    let res = match AssertUnwindSafe(next.call(req)).catch_unwind().await {
-        Ok(Ok(res)) => res.map_into_boxed_body(),
-        Err(_) => {
-            tracing::error!(request_id = %ids.request_id, "handler panicked");
-            return Err(RenderedError::new(StatusCode::INTERNAL_SERVER_ERROR, &ids).into());
-        }
-        Ok(Err(err)) => {
-            let status = err.as_response_error().status_code();
-            tracing::warn!(request_id = %ids.request_id, status = status.as_u16(), "request failed outside a handler");
-            return Err(RenderedError::new(status, &ids).into());
-        }
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let journal = state.as_ref().is_some_and(|s| s.journal.enabled());
+    let seen = Seen::of(&req, journal);
+    let (res, fault_id) = match &state {
+        Some(state) if seen.graph => with_faults(req, next, state, &seen, &ids).await?,
+        _ => (call(req, next, &ids).await?, None),
     };
     let mut res = if res.status().is_client_error() || res.status().is_server_error() {
         into_envelope(res, &ids)
@@ -79,15 +128,151 @@ pub async fn protocol(
             headers.insert(header::HeaderName::from_static(name), v);
         }
     }
+    let took = started.elapsed();
+    let status = res.status().as_u16();
+    if let Some(state) = &state {
+        state
+            .metrics
+            .observe(seen.route, &seen.method, status, took);
+        if journal && seen.graph {
+            res = journal_entry(
+                res,
+                state,
+                seen.clone_for_journal(),
+                &ids,
+                time,
+                took,
+                fault_id,
+            );
+        }
+    }
     tracing::info!(
         request_id = %ids.request_id,
-        method = %method,
-        target = %target,
-        status = res.status().as_u16(),
-        micros = started.elapsed().as_micros() as u64,
+        method = %seen.method,
+        target = %seen.target,
+        status,
+        micros = took.as_micros() as u64,
         "request"
     );
     Ok(res)
+}
+
+impl Seen {
+    fn clone_for_journal(&self) -> (String, String, String, Option<&'static str>, String) {
+        (
+            self.method.clone(),
+            self.path.clone(),
+            self.query.clone(),
+            self.version,
+            self.headers.clone(),
+        )
+    }
+}
+
+/// Calls the app. No clone of the request may be held across `next.call`: actix's router needs the only reference.
+/// A panic in a handler must not drop the connection without an answer: it becomes a 500 envelope.
+async fn call(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+    ids: &RequestIds,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    match AssertUnwindSafe(next.call(req)).catch_unwind().await {
+        Ok(Ok(res)) => Ok(res.map_into_boxed_body()),
+        Err(_) => {
+            tracing::error!(request_id = %ids.request_id, "handler panicked");
+            Err(RenderedError::new(StatusCode::INTERNAL_SERVER_ERROR, None, ids).into())
+        }
+        Ok(Err(err)) => {
+            let status = err.as_response_error().status_code();
+            let error = err
+                .error_response()
+                .extensions()
+                .get::<GraphError>()
+                .cloned();
+            tracing::warn!(request_id = %ids.request_id, status = status.as_u16(), "request failed outside a handler");
+            Err(RenderedError::new(status, error, ids).into())
+        }
+    }
+}
+
+/// Applies the fault rules: added latency first, then either the rule's answer or the app's.
+async fn with_faults(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+    state: &AppState,
+    seen: &Seen,
+    ids: &RequestIds,
+) -> Result<(ServiceResponse<BoxBody>, Option<i64>), Error> {
+    let decision = state
+        .faults
+        .decide(&seen.method, &seen.normalized, seen.version);
+    if let Err(e) = state.faults.persist(&state.db, &decision).await {
+        tracing::warn!(error = %e, "could not store a fault rule's count");
+    }
+    if !decision.delay.is_zero() {
+        tokio::time::sleep(decision.delay).await;
+    }
+    match decision.answer {
+        Some((rule, error)) => Ok((
+            req.into_response(error.error_response())
+                .map_into_boxed_body(),
+            Some(rule),
+        )),
+        None => Ok((call(req, next, ids).await?, decision.delayed_by)),
+    }
+}
+
+/// Queues the request's journal entry, taking a copy of the response body on the way.
+fn journal_entry(
+    res: ServiceResponse<BoxBody>,
+    state: &AppState,
+    (method, path, query, api_version, request_headers): (
+        String,
+        String,
+        String,
+        Option<&'static str>,
+        String,
+    ),
+    ids: &RequestIds,
+    time: String,
+    took: std::time::Duration,
+    fault_id: Option<i64>,
+) -> ServiceResponse<BoxBody> {
+    let max = state.journal.body_max;
+    let (request_body, image_id) = {
+        let ext = res.request().extensions();
+        (
+            ext.get::<RawBody>().and_then(|b| body_text(&b.0, max)),
+            ext.get::<TouchedImage>().map(|t| t.0.clone()),
+        )
+    };
+    let status = res.status().as_u16();
+    let (req, response) = res.into_parts();
+    let (response, body) = response.into_parts();
+    let (response, response_body) = match body.try_into_bytes() {
+        Ok(bytes) => {
+            let text = body_text(&bytes, max);
+            (response.set_body(BoxBody::new(bytes)), text)
+        }
+        Err(body) => (response.set_body(body), None),
+    };
+    state.journal.record(JournalEntry {
+        time,
+        method,
+        path,
+        query,
+        api_version,
+        status,
+        duration_us: took.as_micros() as i64,
+        request_id: ids.request_id.clone(),
+        client_request_id: ids.client_request_id.clone(),
+        request_headers,
+        request_body,
+        response_body,
+        image_id,
+        fault_id,
+    });
+    ServiceResponse::new(req, response)
 }
 
 /// An error that escaped the service chain (no response exists yet): rendered as the envelope by actix itself.
@@ -99,14 +284,10 @@ struct RenderedError {
 }
 
 impl RenderedError {
-    fn new(status: StatusCode, ids: &RequestIds) -> Self {
+    fn new(status: StatusCode, error: Option<GraphError>, ids: &RequestIds) -> Self {
         let date = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S").to_string();
-        let body = render_envelope(
-            &GraphError::for_status(status),
-            &date,
-            &ids.request_id,
-            &ids.client_request_id,
-        );
+        let error = error.unwrap_or_else(|| GraphError::for_status(status));
+        let body = render_envelope(&error, &date, &ids.request_id, &ids.client_request_id);
         Self {
             status,
             body,

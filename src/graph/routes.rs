@@ -66,14 +66,14 @@ pub async fn dispatch(
         },
         [id] => match *method {
             Method::GET => handlers::get(&req, &state, &ctx, id).await,
-            Method::DELETE => handlers::delete(&state, id).await,
+            Method::DELETE => handlers::delete(&req, &state, id).await,
             _ => Err(ApiError::MethodNotAllowed("GET, DELETE")),
         },
         // The upload actions exist on beta only; v1.0 has no such segment (graph-device-images.md §2.7, §2.8).
         [id, action] if version == ApiVersion::Beta && is_action(action) => match *method {
             Method::POST => {
                 let deprecated = action.eq_ignore_ascii_case("reupload");
-                handlers::retry_upload(&state, id, deprecated).await
+                handlers::retry_upload(&req, &state, id, deprecated).await
             }
             _ => Err(ApiError::MethodNotAllowed("POST")),
         },

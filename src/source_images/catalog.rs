@@ -9,15 +9,15 @@ use crate::error::ApiError;
 use crate::graph::body::read_json_object;
 use crate::startup::AppState;
 
-/// Registers the catalog routes.
+/// Registers the catalog routes (inside the `/_emulator` scope).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource("/_emulator/source-images")
+        web::resource("/source-images")
             .route(web::get().to(list))
             .route(web::post().to(add)),
     )
     .service(
-        web::resource("/_emulator/source-images/{resource_id:.+}")
+        web::resource("/source-images/{resource_id:.+}")
             .route(web::get().to(read))
             .route(web::put().to(replace))
             .route(web::delete().to(delete)),

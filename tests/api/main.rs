@@ -2,6 +2,7 @@
 //! with its own temporary database, speaks HTTP to it, and opens the SQLite file to check what was stored.
 
 mod compose;
+mod control;
 mod create;
 mod durability;
 mod helpers;

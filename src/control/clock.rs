@@ -1,0 +1,79 @@
+//! `GET/POST /_emulator/clock`: the emulator's now, and moving it forward. The offset is stored
+//! (`emulator_state.clock_offset_ms`), so a restart keeps the emulator's time; the lifecycle reads this clock.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::json;
+
+use crate::clock::format_timestamp;
+use crate::device_images::lifecycle;
+use crate::error::ApiError;
+use crate::graph::body::read_json_object;
+use crate::startup::AppState;
+
+/// At most ten years per call.
+const MAX_ADVANCE_SECONDS: i64 = 10 * 365 * 24 * 3600;
+
+/// `GET`: `{"now": …, "offsetSeconds": …}`.
+pub async fn show(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(view(&state))
+}
+
+/// `POST {"advanceSeconds": N}`: moves the clock forward and applies every transition that falls due, so a pending
+/// upload whose time has come is complete when this answers.
+pub async fn advance(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let body = read_json_object(&req, payload).await?;
+    let mut seconds = None;
+    for (name, value) in &body.0 {
+        match name.as_str() {
+            "advanceSeconds" => {
+                seconds = Some(
+                    value
+                        .as_f64()
+                        .filter(|s| s.is_finite() && *s >= 0.0 && *s <= MAX_ADVANCE_SECONDS as f64)
+                        .ok_or_else(|| {
+                            ApiError::invalid(
+                                name,
+                                format!(
+                                    "must be a number of seconds from 0 to {MAX_ADVANCE_SECONDS}"
+                                ),
+                            )
+                        })?,
+                )
+            }
+            other => {
+                return Err(ApiError::BadRequest(format!(
+                    "The property '{other}' does not exist; use advanceSeconds."
+                )))
+            }
+        }
+    }
+    let seconds =
+        seconds.ok_or_else(|| ApiError::invalid("advanceSeconds", "the property is required"))?;
+    let by_ms = (seconds * 1000.0).round() as i64;
+    let mut tx = state.db.writer.begin().await?;
+    let offsets: Vec<i64> = sqlx::query_scalar(
+        "UPDATE emulator_state SET clock_offset_ms = clock_offset_ms + ? WHERE id = 1 RETURNING clock_offset_ms",
+    )
+    .bind(by_ms)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let offset = offsets
+        .first()
+        .copied()
+        .ok_or_else(|| ApiError::internal("emulator_state has no row"))?;
+    state.clock.set_offset_ms(offset);
+    lifecycle::apply_due(&state.db, &format_timestamp(state.clock.now())).await?;
+    Ok(HttpResponse::Ok().json(view(&state)))
+}
+
+fn view(state: &AppState) -> serde_json::Value {
+    json!({
+        "now": format_timestamp(state.clock.now()),
+        "offsetSeconds": state.clock.offset_ms() as f64 / 1000.0,
+    })
+}

@@ -1,0 +1,615 @@
+//! Fault rules (`fault_rules`): make matching Graph requests fail with a Graph error, slow down, or be throttled, the
+//! way Microsoft Dev Proxy does for Graph, but durable and reproducible. The active rules live in memory (written
+//! through to the table, so they survive a restart); random draws come from a generator seeded by `--fault-seed`
+//! and the rule's id, so a run with a fixed seed repeats exactly.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
+use serde_json::{json, Value};
+use sqlx::Row;
+
+use crate::db::Database;
+use crate::error::{ApiError, GraphError};
+use crate::graph::body::{read_json_object, JsonObject};
+use crate::graph::values::{string, text};
+use crate::startup::AppState;
+
+/// What a rule does to a request it fires on.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "action", rename_all = "camelCase")]
+pub enum Action {
+    #[serde(rename_all = "camelCase")]
+    Error {
+        status: u16,
+        code: String,
+        message: String,
+        retry_after: Option<u64>,
+    },
+    #[serde(rename_all = "camelCase")]
+    Latency { latency_ms: u64 },
+    #[serde(rename_all = "camelCase")]
+    Throttle { limit: u32, window_seconds: u64 },
+}
+
+/// A stored rule.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FaultRule {
+    pub id: i64,
+    pub created: String,
+    pub method: Option<String>,
+    pub path: String,
+    pub api_version: Option<String>,
+    #[serde(flatten)]
+    pub action: Action,
+    pub probability: f64,
+    /// Firings left before the rule expires; `None`: no limit.
+    pub remaining: Option<i64>,
+}
+
+/// A rule with its running state.
+struct Active {
+    rule: FaultRule,
+    rng: u64,
+    /// Throttle: when the current window began and how many requests it has seen.
+    window: Option<(Instant, u32)>,
+}
+
+/// What the matching rules decided for one request.
+#[derive(Debug, Default)]
+pub struct Decision {
+    /// Added latency.
+    pub delay: Duration,
+    /// The answer instead of the real one, and the rule that gave it.
+    pub answer: Option<(i64, ApiError)>,
+    /// The id of a latency rule that fired (when no rule answered).
+    pub delayed_by: Option<i64>,
+    /// Rules whose last firing this was (to delete).
+    pub expired: Vec<i64>,
+    /// Rules that fired and have a count (to write their new count).
+    pub counted: Vec<(i64, i64)>,
+}
+
+/// The active rules.
+pub struct Faults {
+    seed: u64,
+    active: Mutex<Vec<Active>>,
+}
+
+impl Faults {
+    /// Loads the stored rules.
+    pub async fn load(db: &Database, seed: u64) -> Result<Self, sqlx::Error> {
+        let rows = sqlx::query("SELECT * FROM fault_rules ORDER BY id")
+            .fetch_all(&db.reader)
+            .await?;
+        let mut active = Vec::new();
+        for row in &rows {
+            match rule_from_row(row) {
+                Ok(rule) => active.push(Active {
+                    rng: rng_seed(seed, rule.id),
+                    rule,
+                    window: None,
+                }),
+                Err(e) => tracing::warn!(error = %e, "skipping an unreadable fault rule"),
+            }
+        }
+        Ok(Self {
+            seed,
+            active: Mutex::new(active),
+        })
+    }
+
+    /// The rules that match a Graph request decide what happens to it.
+    pub fn decide(&self, method: &str, path: &str, version: Option<&str>) -> Decision {
+        let mut decision = Decision::default();
+        let Ok(mut active) = self.active.lock() else {
+            return decision;
+        };
+        for a in active.iter_mut() {
+            if decision.answer.is_some() || !matches(&a.rule, method, path, version) {
+                continue;
+            }
+            let fired = match &a.rule.action {
+                Action::Throttle {
+                    limit,
+                    window_seconds,
+                } => throttle(a, *limit, *window_seconds, &mut decision),
+                _ if !draw(&mut a.rng, a.rule.probability) => false,
+                Action::Latency { latency_ms } => {
+                    decision.delay += Duration::from_millis(*latency_ms);
+                    decision.delayed_by = Some(a.rule.id);
+                    true
+                }
+                Action::Error {
+                    status,
+                    code,
+                    message,
+                    retry_after,
+                } => {
+                    let status =
+                        StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                    let error = ApiError::Fault {
+                        status,
+                        code: code.clone(),
+                        message: message.clone(),
+                        retry_after: *retry_after,
+                    };
+                    decision.answer = Some((a.rule.id, error));
+                    true
+                }
+            };
+            if let (true, Some(left)) = (fired, a.rule.remaining.as_mut()) {
+                *left -= 1;
+                if *left <= 0 {
+                    decision.expired.push(a.rule.id);
+                } else {
+                    decision.counted.push((a.rule.id, *left));
+                }
+            }
+        }
+        active.retain(|a| !decision.expired.contains(&a.rule.id));
+        decision
+    }
+
+    /// Writes the counts a decision changed (a rule's last firing deletes it).
+    pub async fn persist(&self, db: &Database, decision: &Decision) -> Result<(), sqlx::Error> {
+        if decision.expired.is_empty() && decision.counted.is_empty() {
+            return Ok(());
+        }
+        let mut tx = db.writer.begin().await?;
+        for id in &decision.expired {
+            sqlx::query("DELETE FROM fault_rules WHERE id = ?")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for (id, left) in &decision.counted {
+            sqlx::query("UPDATE fault_rules SET remaining = ? WHERE id = ?")
+                .bind(left)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await
+    }
+
+    /// The active rules, in order.
+    pub fn rules(&self) -> Vec<FaultRule> {
+        self.active
+            .lock()
+            .map(|a| a.iter().map(|a| a.rule.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    fn add(&self, rule: FaultRule) {
+        if let Ok(mut active) = self.active.lock() {
+            active.push(Active {
+                rng: rng_seed(self.seed, rule.id),
+                rule,
+                window: None,
+            });
+        }
+    }
+
+    fn remove(&self, id: Option<i64>) {
+        if let Ok(mut active) = self.active.lock() {
+            active.retain(|a| id.is_some_and(|id| a.rule.id != id));
+        }
+    }
+
+    /// Forgets every rule (reset).
+    pub fn clear(&self) {
+        self.remove(None);
+    }
+}
+
+/// A throttle rule lets `limit` requests through per window, then answers 429 until the window ends.
+fn throttle(a: &mut Active, limit: u32, window_seconds: u64, decision: &mut Decision) -> bool {
+    let now = Instant::now();
+    let window = Duration::from_secs(window_seconds);
+    let (start, seen) = match a.window {
+        Some((start, seen)) if now.duration_since(start) < window => (start, seen),
+        _ => (now, 0),
+    };
+    a.window = Some((start, seen + 1));
+    if seen < limit {
+        return false;
+    }
+    let wait = window
+        .saturating_sub(now.duration_since(start))
+        .as_secs_f64()
+        .ceil()
+        .max(1.0) as u64;
+    let error = ApiError::Fault {
+        status: StatusCode::TOO_MANY_REQUESTS,
+        code: "TooManyRequests".into(),
+        message: format!(
+            "Too many requests: at most {limit} per {window_seconds} s. Retry after {wait} s."
+        ),
+        retry_after: Some(wait),
+    };
+    decision.answer = Some((a.rule.id, error));
+    true
+}
+
+fn matches(rule: &FaultRule, method: &str, path: &str, version: Option<&str>) -> bool {
+    rule.method
+        .as_deref()
+        .is_none_or(|m| m.eq_ignore_ascii_case(method))
+        && rule
+            .api_version
+            .as_deref()
+            .is_none_or(|v| Some(v) == version)
+        && glob(&rule.path.to_ascii_lowercase(), &path.to_ascii_lowercase())
+}
+
+/// `*` matches any run of characters; everything else matches itself.
+fn glob(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if parts.len() == 1 {
+        return pattern == text;
+    }
+    if !text.starts_with(first) || text.len() < first.len() + last.len() || !text.ends_with(last) {
+        return false;
+    }
+    let mut rest = &text[first.len()..text.len() - last.len()];
+    for part in &parts[1..parts.len() - 1] {
+        match rest.find(part) {
+            Some(i) => rest = &rest[i + part.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+/// splitmix64: small, fast and the same everywhere, so a seed reproduces a run.
+fn next(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+fn rng_seed(seed: u64, rule_id: i64) -> u64 {
+    let mut s = seed ^ (rule_id as u64).wrapping_mul(0xD1B5_4A32_D192_ED03);
+    next(&mut s)
+}
+
+fn draw(state: &mut u64, probability: f64) -> bool {
+    if probability >= 1.0 {
+        return true;
+    }
+    ((next(state) >> 11) as f64 / (1u64 << 53) as f64) < probability
+}
+
+fn rule_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<FaultRule, sqlx::Error> {
+    let action: String = row.try_get("action")?;
+    let action = match action.as_str() {
+        "error" => Action::Error {
+            status: row.try_get::<i64, _>("status")? as u16,
+            code: row.try_get("error_code")?,
+            message: row.try_get("message")?,
+            retry_after: row
+                .try_get::<Option<i64>, _>("retry_after")?
+                .map(|n| n as u64),
+        },
+        "latency" => Action::Latency {
+            latency_ms: row.try_get::<i64, _>("latency_ms")? as u64,
+        },
+        _ => Action::Throttle {
+            limit: row.try_get::<i64, _>("throttle_limit")? as u32,
+            window_seconds: row.try_get::<i64, _>("throttle_window_s")? as u64,
+        },
+    };
+    Ok(FaultRule {
+        id: row.try_get("id")?,
+        created: row.try_get("created")?,
+        method: row.try_get("method")?,
+        path: row.try_get("path_pattern")?,
+        api_version: row.try_get("api_version")?,
+        action,
+        probability: row.try_get("probability")?,
+        remaining: row.try_get("remaining")?,
+    })
+}
+
+/// A rule as a client asked for it, checked.
+fn parse_rule(body: JsonObject) -> Result<FaultRule, ApiError> {
+    let mut method = None;
+    let mut path = "*".to_owned();
+    let mut api_version = None;
+    let mut action = None;
+    let (mut status, mut code, mut message, mut retry_after) = (None, None, None, None);
+    let (mut latency_ms, mut limit, mut window_seconds) = (None, None, None);
+    let mut probability = 1.0;
+    let mut remaining = None;
+    for (name, value) in &body.0 {
+        let n = name.as_str();
+        match n {
+            "method" => method = Some(http_method(n, value)?),
+            "path" => path = text(n, value)?,
+            "apiVersion" => api_version = Some(one_of(n, value, &["beta", "v1.0"])?),
+            "action" => action = Some(one_of(n, value, &["error", "latency", "throttle"])?),
+            "status" => status = Some(integer(n, value, 400, 599)? as u16),
+            "code" => code = Some(text(n, value)?),
+            "message" => message = Some(text(n, value)?),
+            "retryAfter" => retry_after = Some(integer(n, value, 0, 86_400)? as u64),
+            "latencyMs" => latency_ms = Some(integer(n, value, 1, 60_000)? as u64),
+            "limit" => limit = Some(integer(n, value, 1, 1_000_000)? as u32),
+            "windowSeconds" => window_seconds = Some(integer(n, value, 1, 86_400)? as u64),
+            "probability" => {
+                probability = value
+                    .as_f64()
+                    .filter(|p| (0.0..=1.0).contains(p))
+                    .ok_or_else(|| ApiError::invalid(n, "must be a number from 0 to 1"))?
+            }
+            "count" => remaining = Some(integer(n, value, 1, i64::MAX)?),
+            other => {
+                return Err(ApiError::BadRequest(format!(
+                    "The property '{other}' does not exist on a fault rule."
+                )))
+            }
+        }
+    }
+    let action = match action.as_deref() {
+        Some("error") => {
+            let status = status.ok_or_else(|| {
+                ApiError::invalid("status", "an error rule needs a status from 400 to 599")
+            })?;
+            let http = StatusCode::from_u16(status)
+                .map_err(|_| ApiError::invalid("status", "not an HTTP status"))?;
+            let default = GraphError::for_status(http);
+            let retry_after = retry_after.or(matches!(status, 429 | 503).then_some(1));
+            Action::Error {
+                status,
+                code: code.unwrap_or(default.code),
+                message: message.unwrap_or_else(|| format!("Injected fault: {}", default.message)),
+                retry_after,
+            }
+        }
+        Some("latency") => Action::Latency {
+            latency_ms: latency_ms
+                .ok_or_else(|| ApiError::invalid("latencyMs", "a latency rule needs it"))?,
+        },
+        Some(_) => Action::Throttle {
+            limit: limit.ok_or_else(|| ApiError::invalid("limit", "a throttle rule needs it"))?,
+            window_seconds: window_seconds
+                .ok_or_else(|| ApiError::invalid("windowSeconds", "a throttle rule needs it"))?,
+        },
+        None => {
+            return Err(ApiError::invalid(
+                "action",
+                "the property is required: 'error', 'latency' or 'throttle'",
+            ))
+        }
+    };
+    let misplaced = match action {
+        Action::Error { .. } => [
+            ("latencyMs", latency_ms.is_some()),
+            ("limit", limit.is_some()),
+            ("windowSeconds", window_seconds.is_some()),
+        ],
+        Action::Latency { .. } => [
+            ("status", status.is_some()),
+            ("limit", limit.is_some()),
+            ("retryAfter", retry_after.is_some()),
+        ],
+        Action::Throttle { .. } => [
+            ("status", status.is_some()),
+            ("latencyMs", latency_ms.is_some()),
+            ("retryAfter", retry_after.is_some()),
+        ],
+    };
+    if let Some((name, _)) = misplaced.iter().find(|(_, given)| *given) {
+        return Err(ApiError::invalid(name, "does not belong to this action"));
+    }
+    Ok(FaultRule {
+        id: 0,
+        created: String::new(),
+        method,
+        path,
+        api_version,
+        action,
+        probability,
+        remaining,
+    })
+}
+
+fn integer(name: &str, value: &Value, min: i64, max: i64) -> Result<i64, ApiError> {
+    value
+        .as_i64()
+        .filter(|n| (min..=max).contains(n))
+        .ok_or_else(|| ApiError::invalid(name, format!("must be an integer from {min} to {max}")))
+}
+
+fn one_of(name: &str, value: &Value, allowed: &[&str]) -> Result<String, ApiError> {
+    let s = string(name, value)?;
+    allowed
+        .iter()
+        .find(|a| a.eq_ignore_ascii_case(s))
+        .map(|a| (*a).to_owned())
+        .ok_or_else(|| ApiError::invalid(name, format!("must be one of {}", allowed.join(", "))))
+}
+
+fn http_method(name: &str, value: &Value) -> Result<String, ApiError> {
+    let s = string(name, value)?.to_ascii_uppercase();
+    match s.as_str() {
+        "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS" => Ok(s),
+        _ => Err(ApiError::invalid(name, "must be an HTTP method")),
+    }
+}
+
+/// `POST /_emulator/faults`: stores and activates a rule; 201 with it.
+pub async fn add(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let mut rule = parse_rule(read_json_object(&req, payload).await?)?;
+    rule.created = crate::clock::format_timestamp(chrono::Utc::now());
+    let (status, code, message, retry_after, latency, limit, window) = match &rule.action {
+        Action::Error {
+            status,
+            code,
+            message,
+            retry_after,
+        } => (
+            Some(i64::from(*status)),
+            Some(code.clone()),
+            Some(message.clone()),
+            retry_after.map(|n| n as i64),
+            None,
+            None,
+            None,
+        ),
+        Action::Latency { latency_ms } => {
+            (None, None, None, None, Some(*latency_ms as i64), None, None)
+        }
+        Action::Throttle {
+            limit,
+            window_seconds,
+        } => (
+            None,
+            None,
+            None,
+            None,
+            None,
+            Some(i64::from(*limit)),
+            Some(*window_seconds as i64),
+        ),
+    };
+    let action = match rule.action {
+        Action::Error { .. } => "error",
+        Action::Latency { .. } => "latency",
+        Action::Throttle { .. } => "throttle",
+    };
+    let mut tx = state.db.writer.begin().await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO fault_rules (created, method, path_pattern, api_version, action, status, error_code, message, \
+         retry_after, latency_ms, throttle_limit, throttle_window_s, probability, remaining) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(&rule.created)
+    .bind(&rule.method)
+    .bind(&rule.path)
+    .bind(&rule.api_version)
+    .bind(action)
+    .bind(status)
+    .bind(code)
+    .bind(message)
+    .bind(retry_after)
+    .bind(latency)
+    .bind(limit)
+    .bind(window)
+    .bind(rule.probability)
+    .bind(rule.remaining)
+    .fetch_all(&mut *tx)
+    .await?
+    .first()
+    .copied()
+    .ok_or_else(|| ApiError::internal("INSERT … RETURNING returned no row"))?;
+    tx.commit().await?;
+    rule.id = id;
+    state.faults.add(rule.clone());
+    Ok(HttpResponse::Created().json(rule))
+}
+
+/// `GET /_emulator/faults`.
+pub async fn list(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "value": state.faults.rules() }))
+}
+
+/// `GET /_emulator/faults/{id}`.
+pub async fn read(
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = rule_id(&path)?;
+    let rule = state
+        .faults
+        .rules()
+        .into_iter()
+        .find(|r| r.id == id)
+        .ok_or_else(|| no_rule(id))?;
+    Ok(HttpResponse::Ok().json(rule))
+}
+
+/// `DELETE /_emulator/faults/{id}`, or every rule without an id.
+pub async fn delete(
+    path: Option<web::Path<String>>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.map(|p| rule_id(&p)).transpose()?;
+    let mut tx = state.db.writer.begin().await?;
+    let done = match id {
+        Some(id) => {
+            sqlx::query("DELETE FROM fault_rules WHERE id = ?")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+        }
+        None => {
+            sqlx::query("DELETE FROM fault_rules")
+                .execute(&mut *tx)
+                .await?
+        }
+    };
+    tx.commit().await?;
+    match id {
+        Some(id) if done.rows_affected() == 0 => Err(no_rule(id)),
+        _ => {
+            state.faults.remove(id);
+            Ok(HttpResponse::NoContent().finish())
+        }
+    }
+}
+
+fn rule_id(raw: &str) -> Result<i64, ApiError> {
+    raw.parse()
+        .map_err(|_| ApiError::NotFound(format!("No fault rule '{raw}'.")))
+}
+
+fn no_rule(id: i64) -> ApiError {
+    ApiError::NotFound(format!("No fault rule {id}."))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob("*", "/beta/x"));
+        assert!(glob(
+            "*/deviceimages*",
+            "/beta/devicemanagement/virtualendpoint/deviceimages/1"
+        ));
+        assert!(glob(
+            "/beta/*/deviceimages",
+            "/beta/devicemanagement/virtualendpoint/deviceimages"
+        ));
+        assert!(!glob("/v1.0/*", "/beta/x"));
+        assert!(!glob("/beta", "/beta/x"));
+        assert!(glob("a*b*c", "axxbyyc"));
+        assert!(!glob("a*b*c", "axxcyyb"));
+        assert!(!glob("ab*ba", "aba"));
+    }
+
+    #[test]
+    fn draws_repeat_for_a_seed() {
+        let run = |seed| {
+            let mut s = rng_seed(seed, 1);
+            (0..64).map(|_| draw(&mut s, 0.5)).collect::<Vec<_>>()
+        };
+        assert_eq!(run(7), run(7));
+        assert_ne!(run(7), run(8));
+        let hits = run(7).iter().filter(|h| **h).count();
+        assert!((16..=48).contains(&hits), "{hits}");
+    }
+}

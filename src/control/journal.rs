@@ -1,0 +1,334 @@
+//! The request journal (`request_journal`): what clients sent and what they got, for tests and people debugging a
+//! client. Entries leave the request path through a bounded channel (a full channel drops the entry and counts it,
+//! it never blocks a request); one task writes them in batches, one transaction each, and prunes the oldest rows
+//! beyond `--journal-max`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
+use serde_json::{json, Value};
+use sqlx::Row;
+use tokio::sync::{mpsc, oneshot, Mutex};
+use tokio::task::JoinHandle;
+
+use crate::db::Database;
+use crate::error::ApiError;
+use crate::startup::AppState;
+
+/// Entries waiting for the writer before new ones are dropped.
+const CAPACITY: usize = 8192;
+/// Most entries one transaction writes.
+const BATCH: usize = 256;
+
+/// One answered request.
+#[derive(Debug, Clone)]
+pub struct JournalEntry {
+    pub time: String,
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub api_version: Option<&'static str>,
+    pub status: u16,
+    pub duration_us: i64,
+    pub request_id: String,
+    pub client_request_id: String,
+    /// A JSON object of selected headers.
+    pub request_headers: String,
+    pub request_body: Option<String>,
+    pub response_body: Option<String>,
+    pub image_id: Option<String>,
+    pub fault_id: Option<i64>,
+}
+
+enum Msg {
+    Entry(Box<JournalEntry>),
+    /// Answered once everything sent before it is committed.
+    Flush(oneshot::Sender<()>),
+}
+
+/// The journal's sending side and its writer task.
+pub struct Journal {
+    sender: Option<mpsc::Sender<Msg>>,
+    task: Mutex<Option<JoinHandle<()>>>,
+    /// Entries lost to a full channel.
+    pub dropped: AtomicU64,
+    /// Longest body kept, in bytes.
+    pub body_max: usize,
+}
+
+impl Journal {
+    /// Starts the writer; with `max` 0 the journal is off and records nothing.
+    pub fn spawn(db: Database, max: u64, body_max: usize) -> Self {
+        if max == 0 {
+            return Self {
+                sender: None,
+                task: Mutex::new(None),
+                dropped: AtomicU64::new(0),
+                body_max,
+            };
+        }
+        let (sender, receiver) = mpsc::channel(CAPACITY);
+        let task = tokio::spawn(write_loop(db, receiver, max));
+        Self {
+            sender: Some(sender),
+            task: Mutex::new(Some(task)),
+            dropped: AtomicU64::new(0),
+            body_max,
+        }
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.sender.is_some()
+    }
+
+    /// Queues an entry without waiting.
+    pub fn record(&self, entry: JournalEntry) {
+        if let Some(sender) = &self.sender {
+            if sender.try_send(Msg::Entry(Box::new(entry))).is_err() {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Waits until every entry queued so far is in the database.
+    pub async fn flush(&self) {
+        if let Some(sender) = &self.sender {
+            let (done, wait) = oneshot::channel();
+            if sender.send(Msg::Flush(done)).await.is_ok() {
+                let _ = wait.await;
+            }
+        }
+    }
+
+    /// Writes what is queued and stops the writer (shutdown).
+    pub async fn stop(&self) {
+        self.flush().await;
+        if let Some(task) = self.task.lock().await.take() {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+}
+
+async fn write_loop(db: Database, mut receiver: mpsc::Receiver<Msg>, max: u64) {
+    let mut batch = Vec::with_capacity(BATCH);
+    while receiver.recv_many(&mut batch, BATCH).await > 0 {
+        let mut entries = Vec::new();
+        let mut waiting = Vec::new();
+        for msg in batch.drain(..) {
+            match msg {
+                Msg::Entry(e) => entries.push(e),
+                Msg::Flush(done) => waiting.push(done),
+            }
+        }
+        if !entries.is_empty() {
+            if let Err(e) = write(&db, &entries, max).await {
+                tracing::warn!(error = %e, lost = entries.len(), "journal write failed");
+            }
+        }
+        for done in waiting {
+            let _ = done.send(());
+        }
+    }
+}
+
+async fn write(db: &Database, entries: &[Box<JournalEntry>], max: u64) -> Result<(), sqlx::Error> {
+    let mut tx = db.writer.begin().await?;
+    for e in entries {
+        sqlx::query(
+            "INSERT INTO request_journal (time, method, path, query, api_version, status, duration_us, request_id, \
+             client_request_id, request_headers, request_body, response_body, image_id, fault_id) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&e.time)
+        .bind(&e.method)
+        .bind(&e.path)
+        .bind(&e.query)
+        .bind(e.api_version)
+        .bind(i64::from(e.status))
+        .bind(e.duration_us)
+        .bind(&e.request_id)
+        .bind(&e.client_request_id)
+        .bind(&e.request_headers)
+        .bind(&e.request_body)
+        .bind(&e.response_body)
+        .bind(&e.image_id)
+        .bind(e.fault_id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    // Ids grow by one per entry (pruning removes only the oldest), so this keeps the newest `max` rows.
+    sqlx::query(
+        "DELETE FROM request_journal WHERE id <= (SELECT max(id) FROM request_journal) - ?",
+    )
+    .bind(i64::try_from(max).unwrap_or(i64::MAX))
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
+}
+
+/// `GET /_emulator/requests`: newest first, filtered by `method`, `path` (substring), `status`, `since` (RFC 3339)
+/// and bounded by `limit` (default 100, at most 1000).
+pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    state.journal.flush().await;
+    let mut sql = String::from(
+        "SELECT id, time, method, path, query, api_version, status, duration_us, request_id, client_request_id, \
+         request_headers, request_body, response_body, image_id, fault_id FROM request_journal WHERE 1",
+    );
+    let mut binds: Vec<Value> = Vec::new();
+    let mut limit = 100;
+    for (name, value) in web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+        .map_err(|e| ApiError::BadRequest(format!("Invalid query string: {e}")))?
+        .into_inner()
+    {
+        match name.as_str() {
+            "method" => {
+                sql.push_str(" AND method = ?");
+                binds.push(json!(value.to_ascii_uppercase()));
+            }
+            "path" => {
+                sql.push_str(" AND instr(lower(path), lower(?)) > 0");
+                binds.push(json!(value));
+            }
+            "status" => {
+                let status: i64 = value
+                    .parse()
+                    .map_err(|_| ApiError::invalid("status", "must be an HTTP status code"))?;
+                sql.push_str(" AND status = ?");
+                binds.push(json!(status));
+            }
+            "since" => {
+                let t = chrono::DateTime::parse_from_rfc3339(&value)
+                    .map_err(|_| ApiError::invalid("since", "must be an RFC 3339 date-time"))?;
+                sql.push_str(" AND time >= ?");
+                binds.push(json!(crate::clock::format_timestamp(
+                    t.with_timezone(&chrono::Utc)
+                )));
+            }
+            "limit" => {
+                limit = value
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|n| (1..=1000).contains(n))
+                    .ok_or_else(|| {
+                        ApiError::invalid("limit", "must be an integer from 1 to 1000")
+                    })?;
+            }
+            other => {
+                return Err(ApiError::BadRequest(format!(
+                    "Unknown filter '{other}'; use method, path, status, since or limit."
+                )))
+            }
+        }
+    }
+    sql.push_str(" ORDER BY id DESC LIMIT ?");
+    let mut query = sqlx::query(&sql);
+    for b in &binds {
+        query = match b {
+            Value::Number(n) => query.bind(n.as_i64()),
+            other => query.bind(other.as_str().unwrap_or_default().to_owned()),
+        };
+    }
+    let rows = query.bind(limit).fetch_all(&state.db.reader).await?;
+    let entries: Vec<EntryView> = rows
+        .iter()
+        .map(EntryView::from_row)
+        .collect::<Result<_, _>>()?;
+    Ok(HttpResponse::Ok().json(json!({ "value": entries })))
+}
+
+/// `DELETE /_emulator/requests`: clears the journal.
+pub async fn clear(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    state.journal.flush().await;
+    let mut tx = state.db.writer.begin().await?;
+    sqlx::query("DELETE FROM request_journal")
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A journal row as `/_emulator/requests` shows it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EntryView {
+    id: i64,
+    time: String,
+    method: String,
+    path: String,
+    query: String,
+    api_version: Option<String>,
+    status: i64,
+    duration_ms: f64,
+    request_id: String,
+    client_request_id: String,
+    request_headers: Value,
+    request_body: Option<String>,
+    response_body: Option<String>,
+    image_id: Option<String>,
+    fault_id: Option<i64>,
+}
+
+impl EntryView {
+    fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Self, ApiError> {
+        let headers: String = row.try_get("request_headers")?;
+        Ok(Self {
+            id: row.try_get("id")?,
+            time: row.try_get("time")?,
+            method: row.try_get("method")?,
+            path: row.try_get("path")?,
+            query: row.try_get("query")?,
+            api_version: row.try_get("api_version")?,
+            status: row.try_get("status")?,
+            duration_ms: row.try_get::<i64, _>("duration_us")? as f64 / 1000.0,
+            request_id: row.try_get("request_id")?,
+            client_request_id: row.try_get("client_request_id")?,
+            request_headers: serde_json::from_str(&headers).map_err(ApiError::internal)?,
+            request_body: row.try_get("request_body")?,
+            response_body: row.try_get("response_body")?,
+            image_id: row.try_get("image_id")?,
+            fault_id: row.try_get("fault_id")?,
+        })
+    }
+}
+
+/// The request headers the journal keeps; `Authorization` only as a marker that one was sent.
+const KEPT_HEADERS: [&str; 9] = [
+    "accept",
+    "content-type",
+    "content-length",
+    "user-agent",
+    "prefer",
+    "client-request-id",
+    "retry-attempt",
+    "consistencylevel",
+    "if-match",
+];
+
+/// The selected headers of a request as a JSON object.
+pub fn selected_headers(headers: &actix_web::http::header::HeaderMap) -> String {
+    let mut kept = serde_json::Map::new();
+    for name in KEPT_HEADERS {
+        if let Some(v) = headers.get(name).and_then(|v| v.to_str().ok()) {
+            kept.insert(name.to_owned(), json!(v));
+        }
+    }
+    if headers.contains_key("authorization") {
+        kept.insert("authorization".into(), json!("[redacted]"));
+    }
+    Value::Object(kept).to_string()
+}
+
+/// A body as journal text, cut at `max` bytes (on a character boundary).
+pub fn body_text(bytes: &[u8], max: usize) -> Option<String> {
+    if bytes.is_empty() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(max)]).into_owned();
+    Some(if bytes.len() > max {
+        format!("{text}…")
+    } else {
+        text
+    })
+}

@@ -1,0 +1,158 @@
+//! `GET /metrics`: Prometheus text format. Requests by route, method and status, a latency histogram, images by
+//! status, and the journal's size.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use actix_web::{web, HttpResponse};
+
+use crate::error::ApiError;
+use crate::startup::AppState;
+
+/// Upper bounds of the latency histogram, in seconds.
+const BUCKETS: [f64; 12] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+];
+
+/// Counters kept in memory since the process started.
+#[derive(Default)]
+pub struct Metrics {
+    requests: Mutex<BTreeMap<(&'static str, String, u16), u64>>,
+    buckets: [AtomicU64; BUCKETS.len()],
+    count: AtomicU64,
+    sum_us: AtomicU64,
+}
+
+impl Metrics {
+    /// Counts one answered request.
+    pub fn observe(&self, route: &'static str, method: &str, status: u16, took: Duration) {
+        if let Ok(mut requests) = self.requests.lock() {
+            *requests
+                .entry((route, method.to_owned(), status))
+                .or_default() += 1;
+        }
+        let seconds = took.as_secs_f64();
+        for (bound, bucket) in BUCKETS.iter().zip(&self.buckets) {
+            if seconds <= *bound {
+                bucket.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_us
+            .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+    }
+}
+
+/// The route a path belongs to, with ids replaced, for the `route` label.
+pub fn route_of(segments: &[String]) -> &'static str {
+    let lower: Vec<String> = segments.iter().map(|s| s.to_ascii_lowercase()).collect();
+    let s: Vec<&str> = lower.iter().map(String::as_str).collect();
+    match s.as_slice() {
+        ["_emulator", ..] => "/_emulator",
+        ["metrics"] => "/metrics",
+        [_, "devicemanagement", "virtualendpoint", "deviceimages"] => "deviceImages",
+        [_, "devicemanagement", "virtualendpoint", "deviceimages", "$count"] => {
+            "deviceImages/$count"
+        }
+        [_, "devicemanagement", "virtualendpoint", "deviceimages", f]
+            if f.starts_with("getsourceimages") =>
+        {
+            "deviceImages/getSourceImages"
+        }
+        [_, "devicemanagement", "virtualendpoint", "deviceimages", _] => "deviceImages/{id}",
+        [_, "devicemanagement", "virtualendpoint", "deviceimages", _, "retryupload"] => {
+            "deviceImages/{id}/retryUpload"
+        }
+        [_, "devicemanagement", "virtualendpoint", "deviceimages", _, "reupload"] => {
+            "deviceImages/{id}/reupload"
+        }
+        [_, "$batch"] => "$batch",
+        _ => "other",
+    }
+}
+
+/// `GET /metrics`.
+pub async fn render(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let m = &state.metrics;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# HELP cloudpc_requests_total Requests answered, by route, method and status."
+    );
+    let _ = writeln!(out, "# TYPE cloudpc_requests_total counter");
+    if let Ok(requests) = m.requests.lock() {
+        for ((route, method, status), n) in requests.iter() {
+            let _ = writeln!(out, "cloudpc_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {n}");
+        }
+    }
+    let _ = writeln!(
+        out,
+        "# HELP cloudpc_request_duration_seconds Time from request to response."
+    );
+    let _ = writeln!(out, "# TYPE cloudpc_request_duration_seconds histogram");
+    for (bound, bucket) in BUCKETS.iter().zip(&m.buckets) {
+        let _ = writeln!(
+            out,
+            "cloudpc_request_duration_seconds_bucket{{le=\"{bound}\"}} {}",
+            bucket.load(Ordering::Relaxed)
+        );
+    }
+    let count = m.count.load(Ordering::Relaxed);
+    let _ = writeln!(
+        out,
+        "cloudpc_request_duration_seconds_bucket{{le=\"+Inf\"}} {count}"
+    );
+    let _ = writeln!(
+        out,
+        "cloudpc_request_duration_seconds_sum {}",
+        m.sum_us.load(Ordering::Relaxed) as f64 / 1e6
+    );
+    let _ = writeln!(out, "cloudpc_request_duration_seconds_count {count}");
+
+    let statuses: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT status, count(*) FROM device_images GROUP BY status ORDER BY status",
+    )
+    .fetch_all(&state.db.reader)
+    .await?;
+    let _ = writeln!(
+        out,
+        "# HELP cloudpc_device_images Device images, by status (all tenants)."
+    );
+    let _ = writeln!(out, "# TYPE cloudpc_device_images gauge");
+    for status in ["pending", "ready", "failed", "warning"] {
+        let n = statuses
+            .iter()
+            .find(|(s, _)| s == status)
+            .map_or(0, |(_, n)| *n);
+        let _ = writeln!(out, "cloudpc_device_images{{status=\"{status}\"}} {n}");
+    }
+    let rows: Vec<i64> = sqlx::query_scalar("SELECT count(*) FROM request_journal")
+        .fetch_all(&state.db.reader)
+        .await?;
+    let _ = writeln!(
+        out,
+        "# HELP cloudpc_journal_rows Requests the journal holds."
+    );
+    let _ = writeln!(out, "# TYPE cloudpc_journal_rows gauge");
+    let _ = writeln!(
+        out,
+        "cloudpc_journal_rows {}",
+        rows.first().copied().unwrap_or(0)
+    );
+    let _ = writeln!(
+        out,
+        "# HELP cloudpc_journal_dropped_total Journal entries lost to a full queue."
+    );
+    let _ = writeln!(out, "# TYPE cloudpc_journal_dropped_total counter");
+    let _ = writeln!(
+        out,
+        "cloudpc_journal_dropped_total {}",
+        state.journal.dropped.load(Ordering::Relaxed)
+    );
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(out))
+}
