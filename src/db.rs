@@ -29,6 +29,8 @@ pub fn migration_count() -> usize {
 pub struct Database {
     /// One connection: every write.
     pub writer: SqlitePool,
+    /// The writer's `synchronous` setting (`FULL` or `NORMAL`), for code that relaxes it for a moment.
+    pub synchronous: &'static str,
     /// Read-only connections (the writer itself for `:memory:`).
     pub reader: SqlitePool,
 }
@@ -82,7 +84,15 @@ impl Database {
             .connect_with(base.read_only(true))
             .await
             .map_err(|e| DbError(format!("cannot open {location} for reading: {e}")))?;
-        Ok(Self { writer, reader })
+        let synchronous = match synchronous {
+            Synchronous::Full => "FULL",
+            Synchronous::Normal => "NORMAL",
+        };
+        Ok(Self {
+            writer,
+            reader,
+            synchronous,
+        })
     }
 
     /// An in-memory database lives as long as one connection to it does: migrate it through a shared-cache name,
@@ -115,6 +125,7 @@ impl Database {
         Ok(Self {
             writer: pool.clone(),
             reader: pool,
+            synchronous: "FULL",
         })
     }
 

@@ -19,7 +19,9 @@ use crate::startup::AppState;
 /// Entries waiting for the writer before new ones are dropped.
 const CAPACITY: usize = 8192;
 /// Most entries one transaction writes.
-const BATCH: usize = 256;
+const BATCH: usize = 512;
+/// How long a batch may gather before it is written.
+const GATHER: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// One answered request.
 #[derive(Debug, Clone)]
@@ -114,6 +116,17 @@ impl Journal {
 async fn write_loop(db: Database, mut receiver: mpsc::Receiver<Msg>, max: u64) {
     let mut batch = Vec::with_capacity(BATCH);
     while receiver.recv_many(&mut batch, BATCH).await > 0 {
+        // Let a batch gather: a transaction per entry or two would cost more than the requests themselves. A flush
+        // does not wait.
+        if batch.len() < BATCH && !batch.iter().any(|m| matches!(m, Msg::Flush(_))) {
+            tokio::time::sleep(GATHER).await;
+            while batch.len() < BATCH {
+                match receiver.try_recv() {
+                    Ok(msg) => batch.push(msg),
+                    Err(_) => break,
+                }
+            }
+        }
         let mut entries = Vec::new();
         let mut waiting = Vec::new();
         for msg in batch.drain(..) {
@@ -133,30 +146,55 @@ async fn write_loop(db: Database, mut receiver: mpsc::Receiver<Msg>, max: u64) {
     }
 }
 
+/// Rows per INSERT statement (14 parameters each, far below SQLite's limit).
+const ROWS_PER_INSERT: usize = 32;
+
 async fn write(db: &Database, entries: &[Box<JournalEntry>], max: u64) -> Result<(), sqlx::Error> {
-    let mut tx = db.writer.begin().await?;
-    for e in entries {
-        sqlx::query(
-            "INSERT INTO request_journal (time, method, path, query, api_version, status, duration_us, request_id, \
-             client_request_id, request_headers, request_body, response_body, image_id, fault_id) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&e.time)
-        .bind(&e.method)
-        .bind(&e.path)
-        .bind(&e.query)
-        .bind(e.api_version)
-        .bind(i64::from(e.status))
-        .bind(e.duration_us)
-        .bind(&e.request_id)
-        .bind(&e.client_request_id)
-        .bind(&e.request_headers)
-        .bind(&e.request_body)
-        .bind(&e.response_body)
-        .bind(&e.image_id)
-        .bind(e.fault_id)
-        .execute(&mut *tx)
+    // The journal is diagnostics, not an acknowledged write: its commits skip the fsync (synchronous=NORMAL, which
+    // in WAL mode still syncs every checkpoint, so acknowledged images stay safe and the file cannot corrupt). The
+    // next image commit (synchronous=FULL) syncs the WAL, journal frames included.
+    let mut conn = db.writer.acquire().await?;
+    sqlx::query("PRAGMA synchronous = NORMAL")
+        .execute(&mut *conn)
         .await?;
+    let result = write_batch(&mut conn, entries, max).await;
+    let restore = format!("PRAGMA synchronous = {}", db.synchronous);
+    sqlx::query(&restore).execute(&mut *conn).await?;
+    result
+}
+
+async fn write_batch(
+    conn: &mut sqlx::SqliteConnection,
+    entries: &[Box<JournalEntry>],
+    max: u64,
+) -> Result<(), sqlx::Error> {
+    use sqlx::Connection;
+    let mut tx = conn.begin().await?;
+    for chunk in entries.chunks(ROWS_PER_INSERT) {
+        let values = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+        let sql = format!(
+            "INSERT INTO request_journal (time, method, path, query, api_version, status, duration_us, request_id, \
+             client_request_id, request_headers, request_body, response_body, image_id, fault_id) VALUES {values}"
+        );
+        let mut query = sqlx::query(&sql);
+        for e in chunk {
+            query = query
+                .bind(&e.time)
+                .bind(&e.method)
+                .bind(&e.path)
+                .bind(&e.query)
+                .bind(e.api_version)
+                .bind(i64::from(e.status))
+                .bind(e.duration_us)
+                .bind(&e.request_id)
+                .bind(&e.client_request_id)
+                .bind(&e.request_headers)
+                .bind(&e.request_body)
+                .bind(&e.response_body)
+                .bind(&e.image_id)
+                .bind(e.fault_id);
+        }
+        query.execute(&mut *tx).await?;
     }
     // Ids grow by one per entry (pruning removes only the oldest), so this keeps the newest `max` rows.
     sqlx::query(

@@ -5,7 +5,8 @@ Usage: python sdk_roundtrip.py http://127.0.0.1:PORT
 Both SDKs (msgraph-sdk for v1.0, msgraph-beta-sdk for beta) create, get, list and delete an image, and receive a
 proper ODataError for a missing id and for a duplicate; they list with $filter, $select, $orderby, $top and $count,
 walk the pages with msgraph_core's PageIterator, and read the $count segment; they list getSourceImages and poll an
-upload until it is ready, and the beta SDK retries a failed upload with retry_upload. The SDK is pointed at the emulator through
+upload until it is ready, and the beta SDK retries a failed upload with retry_upload. Then the request journal is
+checked for the SDK's requests (by request-id, never with the token), and a 429 fault rule is retried by the SDK. The SDK is pointed at the emulator through
 `request_adapter.base_url` with a small custom AccessTokenProvider (graph-device-images.md §5.1 and §5.2).
 Prints one line per check and a closing "N passed, N failed" line.
 """
@@ -37,11 +38,15 @@ def check(name, condition, detail=""):
         print(f"FAIL {name} {detail}")
 
 
+TOKEN = "emulator-test-token"
+NOT_FOUND_REQUEST_IDS = []
+
+
 class StaticTokenProvider(AccessTokenProvider):
     """Hands the SDK a fixed token: the emulator's bearer mode accepts any non-empty one."""
 
     async def get_authorization_token(self, uri, additional_authentication_context=None):
-        return "emulator-test-token"
+        return TOKEN
 
     def get_allowed_hosts_validator(self):
         return AllowedHostsValidator([])
@@ -107,6 +112,7 @@ async def round_trip(version, client, package):
         check(f"{version} 404 code is ResourceNotFound", e.error.code == "ResourceNotFound", e.error.code)
         inner = e.error.inner_error
         check(f"{version} 404 innerError has a request id", inner is not None and bool(inner.request_id))
+        NOT_FOUND_REQUEST_IDS.append(inner.request_id)
 
 
 async def query_round_trip(version, client, package):
@@ -207,6 +213,36 @@ async def lifecycle_round_trip(version, client, package, base_url):
     await images.by_cloud_pc_device_image_id(image.id).delete()
 
 
+async def control_round_trip(client, base_url, not_found_request_ids):
+    """The request journal holds the SDK's requests and never the token; a 429 rule is retried by the SDK itself."""
+    import httpx
+
+    images = client.device_management.virtual_endpoint.device_images
+    async with httpx.AsyncClient(base_url=f"{base_url}/_emulator") as http:
+        journal = (await http.get("/requests", params={"limit": 1000})).json()["value"]
+        check("journal: holds the SDK's requests", any("kiota" in e["requestHeaders"].get("user-agent", "") for e in journal))
+        journaled = {e["requestId"]: e["status"] for e in journal}
+        check(
+            "journal: the request-ids of the SDK's 404s",
+            all(journaled.get(rid) == 404 for rid in not_found_request_ids) and bool(not_found_request_ids),
+            not_found_request_ids,
+        )
+        raw = (await http.get("/requests", params={"limit": 1000})).text
+        check("journal: never the Authorization value", TOKEN not in raw and "[redacted]" in raw)
+
+        await http.delete("/requests")
+        rule = {"action": "error", "status": 429, "retryAfter": 1, "count": 1, "method": "GET", "path": "*/deviceImages"}
+        res = await http.post("/faults", json=rule)
+        check("fault: a 429 rule with a count of 1", res.status_code == 201, res.text)
+        page = await images.get()
+        check("fault: the SDK retried the 429 by itself and succeeded", page is not None and page.value is not None)
+        attempts = (await http.get("/requests", params={"path": "deviceImages", "method": "GET"})).json()["value"]
+        statuses = [e["status"] for e in reversed(attempts)]
+        check("journal: both attempts, the 429 then the 200", statuses == [429, 200], statuses)
+        retry = attempts[0]["requestHeaders"].get("retry-attempt") if attempts else None
+        check("journal: the retry carries Retry-Attempt", retry == "1", retry)
+
+
 async def main(base_url):
     for version, client, package in clients(base_url):
         runs = (
@@ -219,6 +255,10 @@ async def main(base_url):
                 await run(version, client, package)
             except Exception as e:  # noqa: BLE001 - any failure is a failed check, reported with its cause
                 check(f"{version} {name}", False, repr(e))
+    try:
+        await control_round_trip(clients(base_url)[1][1], base_url, NOT_FOUND_REQUEST_IDS)
+    except Exception as e:  # noqa: BLE001
+        check("control plane", False, repr(e))
     print(f"sdk: {results['passed']} passed, {results['failed']} failed")
     return 1 if results["failed"] else 0
 
