@@ -21,9 +21,24 @@ pub struct Cli {
 pub enum Command {
     /// Exit 0 when `/_emulator/health` answers 200 (for container health checks in images without curl).
     Healthcheck {
-        /// Health URL; default: derived from --listen / EMULATOR_LISTEN.
+        /// Health URL; default: derived from --listen / EMULATOR_LISTEN (https when TLS is configured).
         #[arg(long)]
         url: Option<String>,
+    },
+    /// Print a signed test token that `--auth jwt` accepts (signed with --jwt-secret, else the database's secret).
+    Token {
+        /// The tenant (`tid`); default: the emulator's default tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Delegated scopes (`scp`), space- or comma-separated; default CloudPC.ReadWrite.All when no roles are given.
+        #[arg(long)]
+        scopes: Option<String>,
+        /// Application roles (`roles`), space- or comma-separated.
+        #[arg(long)]
+        roles: Option<String>,
+        /// Seconds until the token expires.
+        #[arg(long, default_value_t = 3600)]
+        lifetime: i64,
     },
 }
 
@@ -40,7 +55,7 @@ pub struct Settings {
         default_value = "./data/cloudpc-emulator.db"
     )]
     pub database: String,
-    /// `none`: no checks; `bearer`: any non-empty bearer token.
+    /// `none`: no checks; `bearer`: any non-empty bearer token; `jwt`: a verified Graph JWT with CloudPC scopes.
     #[arg(long, env = "EMULATOR_AUTH", value_enum, default_value_t = AuthMode::Bearer)]
     pub auth: AuthMode,
     /// Seconds a new image stays `pending`.
@@ -65,6 +80,25 @@ pub struct Settings {
     /// When set, every /_emulator route but health needs it (`X-Emulator-Admin-Token` or a bearer token).
     #[arg(long, env = "EMULATOR_ADMIN_TOKEN")]
     pub admin_token: Option<String>,
+    /// HS256 secret of `--auth jwt` tokens (and of minted ones); default: a random secret stored in the database.
+    #[arg(long, env = "EMULATOR_JWT_SECRET")]
+    pub jwt_secret: Option<String>,
+    /// A JWKS file whose RS256 keys `--auth jwt` accepts.
+    #[arg(long, env = "EMULATOR_JWKS_FILE")]
+    pub jwks_file: Option<String>,
+    /// PEM certificate chain to serve https with (with --tls-key).
+    #[arg(long, env = "EMULATOR_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<String>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "EMULATOR_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<String>,
+    /// Serve https with a generated certificate for localhost, 127.0.0.1, ::1 and --tls-san, stored beside the
+    /// database.
+    #[arg(long, env = "EMULATOR_TLS_SELF_SIGNED", conflicts_with = "tls_cert")]
+    pub tls_self_signed: bool,
+    /// More names for the self-signed certificate (comma-separated in the environment).
+    #[arg(long, env = "EMULATOR_TLS_SAN", value_delimiter = ',')]
+    pub tls_san: Vec<String>,
 }
 
 impl Settings {
@@ -82,6 +116,12 @@ impl Settings {
             journal_body_max: 16_384,
             fault_seed: Some(42),
             admin_token: None,
+            jwt_secret: None,
+            jwks_file: None,
+            tls_cert: None,
+            tls_key: None,
+            tls_self_signed: false,
+            tls_san: Vec::new(),
         }
     }
 }
@@ -91,6 +131,7 @@ impl Settings {
 pub enum AuthMode {
     None,
     Bearer,
+    Jwt,
 }
 
 /// SQLite's `synchronous` setting in WAL mode.

@@ -23,6 +23,8 @@ pub enum ApiError {
     Routing(String),
     /// 401 `InvalidAuthenticationToken`.
     Unauthorized(String),
+    /// 403 `Forbidden`.
+    Forbidden(String),
     /// 404 `ResourceNotFound`.
     NotFound(String),
     /// 405 `MethodNotAllowed`; the value is the `Allow` header.
@@ -62,6 +64,7 @@ impl ApiError {
             Self::BadRequest(_) => "badRequest",
             Self::Routing(_) => "BadRequest",
             Self::Unauthorized(_) => "InvalidAuthenticationToken",
+            Self::Forbidden(_) => "Forbidden",
             Self::NotFound(_) => "ResourceNotFound",
             Self::MethodNotAllowed(_) => "MethodNotAllowed",
             Self::Conflict(_) => "conflict",
@@ -79,6 +82,7 @@ impl ApiError {
             Self::BadRequest(m)
             | Self::Routing(m)
             | Self::Unauthorized(m)
+            | Self::Forbidden(m)
             | Self::NotFound(m)
             | Self::Conflict(m)
             | Self::UnsupportedMediaType(m)
@@ -106,6 +110,7 @@ impl ResponseError for ApiError {
         match self {
             Self::BadRequest(_) | Self::Routing(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,

@@ -19,6 +19,8 @@ pub mod device_images;
 pub mod error;
 pub mod graph;
 pub mod healthcheck;
+pub mod identity;
 pub mod source_images;
 pub mod startup;
 pub mod telemetry;
+pub mod tls;

@@ -9,8 +9,26 @@ use cloudpc_emulator::{healthcheck, startup::Application, telemetry};
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(Command::Healthcheck { url }) = cli.command {
-        return healthcheck::run(url.as_deref(), &cli.settings.listen);
+    match cli.command {
+        Some(Command::Healthcheck { url }) => {
+            return healthcheck::run(url.as_deref(), &cli.settings)
+        }
+        Some(Command::Token {
+            tenant,
+            scopes,
+            roles,
+            lifetime,
+        }) => {
+            return cloudpc_emulator::identity::token::print(
+                &cli.settings,
+                tenant,
+                scopes,
+                roles,
+                lifetime,
+            )
+            .await
+        }
+        None => {}
     }
     telemetry::init();
     let app = match Application::build(cli.settings).await {
@@ -21,7 +39,7 @@ async fn main() -> ExitCode {
         }
     };
     // Tools and tests wait for exactly this line (CONTRACT §2).
-    println!("listening on http://{}", app.local_addr());
+    println!("listening on {}", app.url());
     match app.run_until_stopped().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

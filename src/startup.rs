@@ -15,6 +15,7 @@ use crate::control::metrics::Metrics;
 use crate::db::{Database, DbError};
 use crate::device_images::lifecycle::Worker;
 use crate::graph::{protocol::protocol, routes::dispatch};
+use crate::identity::Identity;
 
 /// What every handler shares.
 pub struct AppState {
@@ -24,12 +25,14 @@ pub struct AppState {
     pub journal: Arc<Journal>,
     pub faults: Faults,
     pub metrics: Metrics,
+    pub identity: Identity,
 }
 
 /// Why the emulator could not start.
 #[derive(Debug)]
 pub enum StartupError {
     Database(DbError),
+    Config(String),
     Bind(String, std::io::Error),
     Server(std::io::Error),
 }
@@ -38,6 +41,7 @@ impl std::fmt::Display for StartupError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Database(e) => write!(f, "database: {e}"),
+            Self::Config(e) => write!(f, "{e}"),
             Self::Bind(addr, e) => write!(f, "cannot listen on {addr}: {e}"),
             Self::Server(e) => write!(f, "server: {e}"),
         }
@@ -49,6 +53,7 @@ impl std::error::Error for StartupError {}
 /// A built, bound, not yet running emulator.
 pub struct Application {
     addr: SocketAddr,
+    https: bool,
     server: Server,
     db: Database,
     clock: Arc<Clock>,
@@ -65,8 +70,12 @@ impl Application {
         let listener = TcpListener::bind(&settings.listen)
             .map_err(|e| StartupError::Bind(settings.listen.clone(), e))?;
         let addr = listener.local_addr().map_err(StartupError::Server)?;
+        let (offset_ms, stored_secret) = stored_state(&db).await?;
         let clock = Arc::new(Clock::default());
-        clock.set_offset_ms(stored_clock_offset(&db).await?);
+        clock.set_offset_ms(offset_ms);
+        let identity = Identity::new(&settings, &stored_secret).map_err(StartupError::Config)?;
+        let tls = crate::tls::server_config(&settings).map_err(StartupError::Config)?;
+        let https = tls.is_some();
         let seed = settings.fault_seed.unwrap_or_else(random_seed);
         let faults = Faults::load(&db, seed).await.map_err(|e| {
             StartupError::Database(DbError(format!("cannot load the fault rules: {e}")))
@@ -83,20 +92,25 @@ impl Application {
             journal: journal.clone(),
             faults,
             metrics: Metrics::default(),
+            identity,
         });
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
                 .wrap(from_fn(protocol))
                 .configure(routes)
-        })
-        .listen(listener)
+        });
+        let server = match tls {
+            Some(config) => server.listen_rustls_0_23(listener, config),
+            None => server.listen(listener),
+        }
         .map_err(StartupError::Server)?
         .run();
         // Uploads that fell due while the emulator was down complete now.
         let worker = Worker::spawn(db.clone(), clock.clone());
         Ok(Self {
             addr,
+            https,
             server,
             db,
             clock,
@@ -108,6 +122,15 @@ impl Application {
     /// The address actually bound.
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// `http://HOST:PORT` or `https://HOST:PORT`: what the `listening on` line says.
+    pub fn url(&self) -> String {
+        format!(
+            "{}://{}",
+            if self.https { "https" } else { "http" },
+            self.addr
+        )
     }
 
     pub fn port(&self) -> u16 {
@@ -135,16 +158,18 @@ impl Application {
     }
 }
 
-/// The clock offset a previous run stored (`POST /_emulator/clock`).
-async fn stored_clock_offset(db: &Database) -> Result<i64, StartupError> {
-    let offsets: Vec<i64> =
-        sqlx::query_scalar("SELECT clock_offset_ms FROM emulator_state WHERE id = 1")
+/// What a previous run stored: the clock offset (`POST /_emulator/clock`) and the token secret.
+async fn stored_state(db: &Database) -> Result<(i64, String), StartupError> {
+    let rows: Vec<(i64, String)> =
+        sqlx::query_as("SELECT clock_offset_ms, jwt_secret FROM emulator_state WHERE id = 1")
             .fetch_all(&db.reader)
             .await
             .map_err(|e| {
                 StartupError::Database(DbError(format!("cannot read the emulator's state: {e}")))
             })?;
-    Ok(offsets.first().copied().unwrap_or(0))
+    rows.into_iter()
+        .next()
+        .ok_or_else(|| StartupError::Database(DbError("emulator_state has no row".into())))
 }
 
 /// A fault seed for runs that did not fix one.

@@ -6,6 +6,7 @@ pub mod faults;
 pub mod journal;
 pub mod metrics;
 pub mod state;
+pub mod token;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -26,6 +27,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/reset", web::post().to(state::reset))
             .route("/state", web::get().to(state::export))
             .route("/snapshot", web::post().to(state::snapshot))
+            .route("/token", web::post().to(token::issue))
             .route("/clock", web::get().to(clock::show))
             .route("/clock", web::post().to(clock::advance))
             .route("/requests", web::get().to(journal::list))

@@ -75,7 +75,7 @@ pub async fn export(
         sqlx::query_as("SELECT id, upload_due_at FROM device_images ORDER BY seq")
             .fetch_all(&state.db.reader)
             .await?;
-    let mut ctx = GraphContext::new(&req, ApiVersion::Beta);
+    let mut ctx = GraphContext::new(&req, ApiVersion::Beta, String::new());
     ctx.include_unknown_enum_members = true;
     let mut images = Vec::with_capacity(rows.len());
     for (row, (_, due)) in rows.into_iter().zip(dues) {

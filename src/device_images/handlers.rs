@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::domain::{CreateDeviceImageRequest, NewDeviceImage};
 use super::query::{parse_select, select_suffix};
 use super::view::ImageView;
-use super::{lifecycle, repository, COLLECTION_PATH, DEFAULT_TENANT};
+use super::{lifecycle, repository, COLLECTION_PATH};
 use crate::clock::format_timestamp;
 use crate::error::ApiError;
 use crate::graph::body::read_json_object;
@@ -38,7 +38,7 @@ pub async fn create(
     });
     let image = repository::insert(
         &state.db,
-        DEFAULT_TENANT,
+        &ctx.tenant,
         &new,
         &format_timestamp(now),
         due.as_deref(),
@@ -77,7 +77,7 @@ pub async fn get(
     let id = parse_id(id)?;
     touched(req, id);
     lifecycle::settle(state).await?;
-    let image = repository::get(&state.db, DEFAULT_TENANT, id)
+    let image = repository::get(&state.db, &ctx.tenant, id)
         .await?
         .ok_or_else(|| not_found(&id.to_string()))?;
     let context = format!(
@@ -98,11 +98,12 @@ pub async fn get(
 pub async fn delete(
     req: &HttpRequest,
     state: &AppState,
+    ctx: &GraphContext,
     id: &str,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(id)?;
     touched(req, id);
-    if repository::delete(&state.db, DEFAULT_TENANT, id).await? {
+    if repository::delete(&state.db, &ctx.tenant, id).await? {
         Ok(HttpResponse::NoContent().finish())
     } else {
         Err(not_found(&id.to_string()))
@@ -139,13 +140,14 @@ fn not_found(id: &str) -> ApiError {
 pub async fn retry_upload(
     req: &HttpRequest,
     state: &AppState,
+    ctx: &GraphContext,
     id: &str,
     deprecated: bool,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(id)?;
     touched(req, id);
-    if !lifecycle::retry(state, DEFAULT_TENANT, id).await? {
-        let image = repository::get(&state.db, DEFAULT_TENANT, id)
+    if !lifecycle::retry(state, &ctx.tenant, id).await? {
+        let image = repository::get(&state.db, &ctx.tenant, id)
             .await?
             .ok_or_else(|| not_found(&id.to_string()))?;
         return Err(ApiError::BadRequest(format!(

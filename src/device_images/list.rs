@@ -12,7 +12,7 @@ use sqlx::FromRow;
 use super::model::{DeviceImage, DeviceImageRow, COLUMNS};
 use super::query::{parse_select, select_suffix, DEVICE_IMAGES};
 use super::view::ImageView;
-use super::{lifecycle, COLLECTION_PATH, DEFAULT_TENANT};
+use super::{lifecycle, COLLECTION_PATH};
 use crate::error::ApiError;
 use crate::graph::odata::fetch::{count as count_matches, fetch_page};
 use crate::graph::odata::{parse_count_query, CollectionQuery};
@@ -52,7 +52,7 @@ pub async fn list(
     let page = fetch_page(
         &state.db.reader,
         &query,
-        DEFAULT_TENANT,
+        &ctx.tenant,
         COLUMNS,
         state.settings.page_size,
         &format!("{}/{COLLECTION_PATH}", ctx.base),
@@ -95,7 +95,7 @@ pub async fn count(
         ctx.include_unknown_enum_members,
     )?;
     lifecycle::settle(state).await?;
-    let n = count_matches(&state.db.reader, &query, DEFAULT_TENANT).await?;
+    let n = count_matches(&state.db.reader, &query, &ctx.tenant).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/plain"))
         .insert_header(("OData-Version", "4.0"))

@@ -1,6 +1,5 @@
 //! The Microsoft Graph protocol: versions, paths, headers, context URLs, enum projection, auth and routing.
 
-pub mod auth;
 pub mod body;
 pub mod enums;
 pub mod odata;
@@ -44,6 +43,8 @@ impl ApiVersion {
 #[derive(Debug, Clone)]
 pub struct GraphContext {
     pub version: ApiVersion,
+    /// The caller's tenant: every image the request sees or makes is in it.
+    pub tenant: String,
     /// `{scheme}://{host}/{ver}` of the request, used in every absolute URL the emulator emits.
     pub base: String,
     /// `Prefer: include-unknown-enum-members` was sent (graph-device-images.md §4.4).
@@ -51,10 +52,11 @@ pub struct GraphContext {
 }
 
 impl GraphContext {
-    pub fn new(req: &HttpRequest, version: ApiVersion) -> Self {
+    pub fn new(req: &HttpRequest, version: ApiVersion, tenant: String) -> Self {
         let info = req.connection_info();
         Self {
             version,
+            tenant,
             base: format!("{}://{}/{}", info.scheme(), info.host(), version.as_str()),
             include_unknown_enum_members: prefers_unknown_enum_members(req),
         }

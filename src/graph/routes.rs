@@ -6,9 +6,10 @@ use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::path::segments;
-use super::{auth, ApiVersion, GraphContext};
+use super::{ApiVersion, GraphContext};
 use crate::device_images::{handlers, list};
 use crate::error::ApiError;
+use crate::identity::Access;
 use crate::source_images;
 use crate::startup::AppState;
 
@@ -39,7 +40,12 @@ pub async fn dispatch(
             shorten(first)
         ))
     })?;
-    auth::check(&req, state.settings.auth)?;
+    // Reads need a read permission, everything else a write permission (graph-device-images.md §2).
+    let access = match *req.method() {
+        Method::GET | Method::HEAD => Access::Read,
+        _ => Access::Write,
+    };
+    let caller = state.identity.authenticate(&req, access)?;
     let rest = &segments[1..];
     for (i, word) in COLLECTION.iter().enumerate() {
         match rest.get(i) {
@@ -48,7 +54,7 @@ pub async fn dispatch(
             None => return Err(segment_not_found(rest.last().map_or(first, |s| s))),
         }
     }
-    let ctx = GraphContext::new(&req, version);
+    let ctx = GraphContext::new(&req, version, caller.tenant);
     let method = req.method();
     match &rest[COLLECTION.len()..] {
         [] => match *method {
@@ -66,14 +72,14 @@ pub async fn dispatch(
         },
         [id] => match *method {
             Method::GET => handlers::get(&req, &state, &ctx, id).await,
-            Method::DELETE => handlers::delete(&req, &state, id).await,
+            Method::DELETE => handlers::delete(&req, &state, &ctx, id).await,
             _ => Err(ApiError::MethodNotAllowed("GET, DELETE")),
         },
         // The upload actions exist on beta only; v1.0 has no such segment (graph-device-images.md §2.7, §2.8).
         [id, action] if version == ApiVersion::Beta && is_action(action) => match *method {
             Method::POST => {
                 let deprecated = action.eq_ignore_ascii_case("reupload");
-                handlers::retry_upload(&req, &state, id, deprecated).await
+                handlers::retry_upload(&req, &state, &ctx, id, deprecated).await
             }
             _ => Err(ApiError::MethodNotAllowed("POST")),
         },
