@@ -1,4 +1,4 @@
-//! The thin binary: parse flags, start telemetry, build the application, run it.
+//! The thin binary: parse flags, start telemetry, build the application, handle signals, run it.
 
 use std::process::ExitCode;
 
@@ -38,6 +38,20 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // The handlers are in place before the line: a SIGTERM right after it still stops the emulator gracefully.
+    let stop = match shutdown_signals() {
+        Ok(signals) => signals,
+        Err(e) => {
+            eprintln!("cloudpc-emulator: cannot handle signals: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let handle = app.handle();
+    tokio::spawn(async move {
+        stop.await;
+        tracing::info!("stop signal received; finishing requests in flight");
+        handle.stop(true).await;
+    });
     // Tools and tests wait for exactly this line (CONTRACT §2).
     println!("listening on {}", app.url());
     match app.run_until_stopped().await {
@@ -46,5 +60,27 @@ async fn main() -> ExitCode {
             eprintln!("cloudpc-emulator: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// A future that completes on SIGTERM or SIGINT; the handlers are registered when this returns.
+fn shutdown_signals() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }

@@ -100,6 +100,8 @@ impl Application {
                 .wrap(from_fn(protocol))
                 .configure(routes)
         });
+        // Signals are handled by the binary (see `main.rs`), installed before the `listening on` line.
+        let server = server.disable_signals();
         let server = match tls {
             Some(config) => server.listen_rustls_0_23(listener, config),
             None => server.listen(listener),

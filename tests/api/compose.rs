@@ -12,11 +12,18 @@ fn read(file: &str) -> String {
     std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(file)).unwrap()
 }
 
-/// The binary's flags as `(env var, --long)` pairs.
-fn flags() -> Vec<(String, String)> {
+/// The binary's flags as `(env var, --long, takes a value)`.
+fn flags() -> Vec<(String, String, bool)> {
     Cli::command()
         .get_arguments()
-        .filter_map(|a| Some((a.get_env()?.to_str()?.to_owned(), a.get_long()?.to_owned())))
+        .filter_map(|a| {
+            let takes_value = a.get_action().takes_values();
+            Some((
+                a.get_env()?.to_str()?.to_owned(),
+                a.get_long()?.to_owned(),
+                takes_value,
+            ))
+        })
         .collect()
 }
 
@@ -35,11 +42,16 @@ fn compose_environment_port_volume_and_healthcheck_match_the_binary() {
         if name == "RUST_LOG" {
             continue;
         }
-        let (_, long) = flags
+        let (_, long, takes_value) = flags
             .iter()
-            .find(|(var, _)| var == name)
+            .find(|(var, _, _)| var == name)
             .unwrap_or_else(|| panic!("{name} is not a variable the binary reads"));
-        args.extend([format!("--{long}"), value.to_owned()]);
+        match (takes_value, value) {
+            (true, _) => args.extend([format!("--{long}"), value.to_owned()]),
+            (false, "true") => args.push(format!("--{long}")),
+            (false, "false") => {}
+            (false, other) => panic!("{name}: a flag takes true or false, not {other}"),
+        }
     }
     let cli = <Cli as clap::Parser>::try_parse_from(&args).expect("the binary accepts every value");
     let settings = cli.settings;
@@ -54,6 +66,13 @@ fn compose_environment_port_volume_and_healthcheck_match_the_binary() {
     ] {
         assert!(env.contains_key(var), "compose sets {var}");
     }
+
+    // Clients in other containers reach it as https://emulator (the SDKs refuse plain http but to localhost).
+    assert!(settings.tls_self_signed, "the stack serves https");
+    assert!(
+        settings.tls_san.iter().any(|n| n == "emulator"),
+        "the certificate names the service"
+    );
 
     let listen_port = settings.listen.rsplit(':').next().unwrap();
     assert!(

@@ -6,6 +6,7 @@ mod control;
 mod create;
 mod durability;
 mod helpers;
+mod identity;
 mod lifecycle;
 mod process;
 mod protocol;

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the official Graph Python SDKs against a release build of the emulator.
+# Runs the official Graph Python SDKs against a release build of the emulator: once over http in bearer mode (the
+# whole API, the lifecycle, the journal and faults), once over https with a self-signed certificate in jwt mode.
 # Usage: tests/sdk/run.sh   (from the repository root; creates tests/sdk/.venv on first use)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -11,23 +12,34 @@ fi
 "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/sdk/requirements.txt
 
 cargo build --release --quiet
+bin=./target/release/cloudpc-emulator
 workdir=$(mktemp -d)
-out="$workdir/stdout"
-./target/release/cloudpc-emulator --listen 127.0.0.1:0 --database "$workdir/sdk.db" --auth bearer --upload-duration 1 \
-  >"$out" 2>"$workdir/stderr" &
-pid=$!
-cleanup() { kill "$pid" 2>/dev/null || true; rm -rf "$workdir"; }
+pids=()
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; rm -rf "$workdir"; }
 trap cleanup EXIT
 
-for _ in $(seq 1 100); do
-  grep -q '^listening on ' "$out" && break
-  kill -0 "$pid" 2>/dev/null || { cat "$workdir/stderr"; exit 1; }
-  sleep 0.1
-done
-url=$(sed -n 's/^listening on //p' "$out")
-[ -n "$url" ] || { echo "the emulator did not start"; cat "$workdir/stderr"; exit 1; }
+# start NAME ARGS…: starts the emulator, waits for its line, sets $url.
+start() {
+  local name=$1; shift
+  "$bin" --listen 127.0.0.1:0 --database "$workdir/$name/sdk.db" "$@" >"$workdir/$name.out" 2>"$workdir/$name.err" &
+  pids+=($!)
+  for _ in $(seq 1 100); do
+    grep -q '^listening on ' "$workdir/$name.out" && break
+    kill -0 "${pids[-1]}" 2>/dev/null || { cat "$workdir/$name.err"; exit 1; }
+    sleep 0.1
+  done
+  url=$(sed -n 's/^listening on //p' "$workdir/$name.out")
+  [ -n "$url" ] || { echo "the emulator did not start"; cat "$workdir/$name.err"; exit 1; }
+}
+mkdir -p "$workdir/http" "$workdir/https"
 
+start http --auth bearer --upload-duration 1
 "$venv/bin/python" tests/sdk/sdk_roundtrip.py "$url"
 
-kill -TERM "$pid"
-wait "$pid"
+start https --auth jwt --tls-self-signed
+token=$("$bin" --database "$workdir/https/sdk.db" token --roles CloudPC.ReadWrite.All)
+SSL_CERT_FILE="$workdir/https/tls-self-signed.pem" \
+  "$venv/bin/python" tests/sdk/sdk_https.py "${url/127.0.0.1/localhost}" "$token"
+
+for pid in "${pids[@]}"; do kill -TERM "$pid"; wait "$pid"; done
+pids=()
