@@ -3,7 +3,8 @@
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 
-use actix_web::dev::{Server, ServerHandle};
+use actix_web::body::BoxBody;
+use actix_web::dev::{Server, ServerHandle, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 
@@ -94,12 +95,7 @@ impl Application {
             metrics: Metrics::default(),
             identity,
         });
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(state.clone())
-                .wrap(from_fn(protocol))
-                .configure(routes)
-        });
+        let server = HttpServer::new(move || app(state.clone()));
         // Signals are handled by the binary (see `main.rs`), installed before the `listening on` line.
         let server = server.disable_signals();
         let server = match tls {
@@ -180,6 +176,25 @@ fn random_seed() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64);
     nanos ^ u64::from(std::process::id()).rotate_left(32)
+}
+
+/// The whole application: state, the protocol middleware, every route. JSON batching runs its items through another
+/// instance of exactly this, so a batch item is handled as a direct request is.
+pub fn app(
+    state: web::Data<AppState>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<BoxBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(state)
+        .wrap(from_fn(protocol))
+        .configure(routes)
 }
 
 /// Every route of the emulator: the control plane by path, everything else through the Graph router.

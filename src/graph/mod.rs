@@ -1,5 +1,6 @@
 //! The Microsoft Graph protocol: versions, paths, headers, context URLs, enum projection, auth and routing.
 
+pub mod batch;
 pub mod body;
 pub mod enums;
 pub mod odata;

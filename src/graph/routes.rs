@@ -6,7 +6,7 @@ use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::path::segments;
-use super::{ApiVersion, GraphContext};
+use super::{batch, ApiVersion, GraphContext};
 use crate::device_images::{handlers, list};
 use crate::error::ApiError;
 use crate::identity::Access;
@@ -40,13 +40,23 @@ pub async fn dispatch(
             shorten(first)
         ))
     })?;
-    // Reads need a read permission, everything else a write permission (graph-device-images.md §2).
+    // Reads need a read permission, everything else a write permission (graph-device-images.md §2); a batch only a
+    // valid token, since each of its items is checked on its own.
+    let rest = &segments[1..];
+    let is_batch = matches!(rest, [s] if s.eq_ignore_ascii_case("$batch"));
     let access = match *req.method() {
+        _ if is_batch => Access::Any,
         Method::GET | Method::HEAD => Access::Read,
         _ => Access::Write,
     };
     let caller = state.identity.authenticate(&req, access)?;
-    let rest = &segments[1..];
+    if is_batch {
+        let ctx = GraphContext::new(&req, version, caller.tenant);
+        return match *req.method() {
+            Method::POST => batch::handle(&req, payload, &state, &ctx).await,
+            _ => Err(ApiError::MethodNotAllowed("POST")),
+        };
+    }
     for (i, word) in COLLECTION.iter().enumerate() {
         match rest.get(i) {
             Some(s) if s.eq_ignore_ascii_case(word) => {}

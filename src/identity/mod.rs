@@ -34,6 +34,8 @@ pub const READ_WRITE_ALL: &str = "CloudPC.ReadWrite.All";
 pub enum Access {
     Read,
     Write,
+    /// A valid token, whatever it permits: `$batch`, whose items are each checked for their own access.
+    Any,
 }
 
 /// The authenticated caller.
@@ -249,12 +251,13 @@ fn authorize(claims: &Claims, access: Access) -> Result<(), ApiError> {
         .chain(claims.roles.iter().map(String::as_str))
         .collect();
     let has = |p: &str| granted.iter().any(|g| g.eq_ignore_ascii_case(p));
-    let allowed = has(READ_WRITE_ALL) || (access == Access::Read && has(READ_ALL));
+    let allowed =
+        access == Access::Any || has(READ_WRITE_ALL) || (access == Access::Read && has(READ_ALL));
     if allowed {
         return Ok(());
     }
     let needed = match access {
-        Access::Read => format!("{READ_ALL} or {READ_WRITE_ALL}"),
+        Access::Read | Access::Any => format!("{READ_ALL} or {READ_WRITE_ALL}"),
         Access::Write => READ_WRITE_ALL.to_owned(),
     };
     Err(ApiError::Forbidden(format!(

@@ -1,6 +1,7 @@
 //! Black-box tests of the emulator: one binary (one link) with shared helpers. Each test starts the app on port 0
 //! with its own temporary database, speaks HTTP to it, and opens the SQLite file to check what was stored.
 
+mod batch;
 mod compose;
 mod control;
 mod create;

@@ -6,7 +6,8 @@ Both SDKs (msgraph-sdk for v1.0, msgraph-beta-sdk for beta) create, get, list an
 proper ODataError for a missing id and for a duplicate; they list with $filter, $select, $orderby, $top and $count,
 walk the pages with msgraph_core's PageIterator, and read the $count segment; they list getSourceImages and poll an
 upload until it is ready, and the beta SDK retries a failed upload with retry_upload. Then the request journal is
-checked for the SDK's requests (by request-id, never with the token), and a 429 fault rule is retried by the SDK. The SDK is pointed at the emulator through
+checked for the SDK's requests (by request-id, never with the token), and a 429 fault rule is retried by the SDK.
+msgraph_core's BatchRequestContent sends a create and a dependent list in one $batch. The SDK is pointed at the emulator through
 `request_adapter.base_url` with a small custom AccessTokenProvider (graph-device-images.md §5.1 and §5.2).
 Prints one line per check and a closing "N passed, N failed" line.
 """
@@ -243,12 +244,42 @@ async def control_round_trip(client, base_url, not_found_request_ids):
         check("journal: the retry carries Retry-Attempt", retry == "1", retry)
 
 
+async def batch_round_trip(version, client, package):
+    """msgraph_core's BatchRequestContent: a create and a dependent list in one $batch."""
+    from msgraph_core.requests.batch_request_builder import BatchRequestBuilder
+    from msgraph_core.requests.batch_request_content import BatchRequestContent
+    from msgraph_core.requests.batch_request_item import BatchRequestItem
+
+    models = __import__(f"{package}.generated.models.cloud_pc_device_image", fromlist=["CloudPcDeviceImage"])
+    images = client.device_management.virtual_endpoint.device_images
+    name = f"Batch {version} {uuid.uuid4().hex[:6]}"
+    create = images.to_post_request_information(
+        models.CloudPcDeviceImage(display_name=name, version="1.0.0", source_image_resource_id=SOURCE)
+    )
+    create.path_parameters["baseurl"] = client.request_adapter.base_url
+    listing = images.to_get_request_information()
+    listing.path_parameters["baseurl"] = client.request_adapter.base_url
+    first = BatchRequestItem(request_information=create)
+    second = BatchRequestItem(request_information=listing, depends_on=[first])
+    content = BatchRequestContent({first.id: first, second.id: second})
+    result = await BatchRequestBuilder(client.request_adapter).post(content)
+    codes = result.get_response_status_codes()
+    check(f"{version} batch: the create answered 201", codes.get(first.id) == 201, codes)
+    check(f"{version} batch: the dependent list answered 200", codes.get(second.id) == 200, codes)
+    found = await images.get()
+    created = [i for i in found.value if i.display_name == name]
+    check(f"{version} batch: the image exists", len(created) == 1)
+    for image in created:
+        await images.by_cloud_pc_device_image_id(image.id).delete()
+
+
 async def main(base_url):
     for version, client, package in clients(base_url):
         runs = (
             ("round trip", round_trip),
             ("query round trip", query_round_trip),
             ("lifecycle", lambda *a: lifecycle_round_trip(*a, base_url)),
+            ("batch", batch_round_trip),
         )
         for name, run in runs:
             try:
