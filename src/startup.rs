@@ -14,7 +14,8 @@ use crate::control::faults::Faults;
 use crate::control::journal::Journal;
 use crate::control::metrics::Metrics;
 use crate::db::{Database, DbError};
-use crate::device_images::lifecycle::Worker;
+use crate::device_images::lifecycle::{DueHint, Worker};
+use crate::device_images::writer::CreateWriter;
 use crate::graph::{protocol::protocol, routes::dispatch};
 use crate::identity::Identity;
 
@@ -27,6 +28,10 @@ pub struct AppState {
     pub faults: Faults,
     pub metrics: Metrics,
     pub identity: Identity,
+    /// Group commit of creates.
+    pub creates: Arc<CreateWriter>,
+    /// When the next upload falls due.
+    pub due: Arc<DueHint>,
 }
 
 /// Why the emulator could not start.
@@ -60,6 +65,7 @@ pub struct Application {
     clock: Arc<Clock>,
     worker: Worker,
     journal: Arc<Journal>,
+    creates: Arc<CreateWriter>,
 }
 
 impl Application {
@@ -81,6 +87,10 @@ impl Application {
         let faults = Faults::load(&db, seed).await.map_err(|e| {
             StartupError::Database(DbError(format!("cannot load the fault rules: {e}")))
         })?;
+        let creates = Arc::new(CreateWriter::spawn(db.clone()));
+        let due = Arc::new(DueHint::load(&db).await.map_err(|e| {
+            StartupError::Database(DbError(format!("cannot read pending uploads: {e}")))
+        })?);
         let journal = Arc::new(Journal::spawn(
             db.clone(),
             settings.journal_max,
@@ -94,6 +104,8 @@ impl Application {
             faults,
             metrics: Metrics::default(),
             identity,
+            creates: creates.clone(),
+            due: due.clone(),
         });
         let server = HttpServer::new(move || app(state.clone()));
         // Signals are handled by the binary (see `main.rs`), installed before the `listening on` line.
@@ -105,7 +117,7 @@ impl Application {
         .map_err(StartupError::Server)?
         .run();
         // Uploads that fell due while the emulator was down complete now.
-        let worker = Worker::spawn(db.clone(), clock.clone());
+        let worker = Worker::spawn(db.clone(), clock.clone(), due);
         Ok(Self {
             addr,
             https,
@@ -114,6 +126,7 @@ impl Application {
             clock,
             worker,
             journal,
+            creates,
         })
     }
 
@@ -149,6 +162,7 @@ impl Application {
     /// task, then checkpoints the WAL and closes the database.
     pub async fn run_until_stopped(self) -> Result<(), StartupError> {
         let result = self.server.await.map_err(StartupError::Server);
+        self.creates.stop().await;
         self.worker.stop().await;
         self.journal.stop().await;
         self.db.close().await;

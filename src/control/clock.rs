@@ -67,7 +67,7 @@ pub async fn advance(
         .copied()
         .ok_or_else(|| ApiError::internal("emulator_state has no row"))?;
     state.clock.set_offset_ms(offset);
-    lifecycle::apply_due(&state.db, &format_timestamp(state.clock.now())).await?;
+    lifecycle::apply_due(&state.db, &state.due, &format_timestamp(state.clock.now())).await?;
     Ok(HttpResponse::Ok().json(view(&state)))
 }
 

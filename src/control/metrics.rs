@@ -20,7 +20,7 @@ const BUCKETS: [f64; 12] = [
 /// Counters kept in memory since the process started.
 #[derive(Default)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<(&'static str, String, u16), u64>>,
+    requests: Mutex<BTreeMap<(&'static str, &'static str, u16), u64>>,
     buckets: [AtomicU64; BUCKETS.len()],
     count: AtomicU64,
     sum_us: AtomicU64,
@@ -29,10 +29,18 @@ pub struct Metrics {
 impl Metrics {
     /// Counts one answered request.
     pub fn observe(&self, route: &'static str, method: &str, status: u16, took: Duration) {
+        let method = match method {
+            "GET" => "GET",
+            "POST" => "POST",
+            "PUT" => "PUT",
+            "PATCH" => "PATCH",
+            "DELETE" => "DELETE",
+            "HEAD" => "HEAD",
+            "OPTIONS" => "OPTIONS",
+            _ => "OTHER",
+        };
         if let Ok(mut requests) = self.requests.lock() {
-            *requests
-                .entry((route, method.to_owned(), status))
-                .or_default() += 1;
+            *requests.entry((route, method, status)).or_default() += 1;
         }
         let seconds = took.as_secs_f64();
         for (bound, bucket) in BUCKETS.iter().zip(&self.buckets) {

@@ -33,17 +33,20 @@ pub async fn create(
     // A new pending image starts its upload; `ready` or `failed` in the body are stored as given (a fixture: nothing
     // runs).
     let now = state.clock.now();
-    let due = (new.status == "pending").then(|| {
-        format_timestamp(now + chrono::Duration::seconds(state.settings.upload_duration as i64))
-    });
-    let image = repository::insert(
-        &state.db,
-        &ctx.tenant,
-        &new,
-        &format_timestamp(now),
-        due.as_deref(),
-    )
-    .await?;
+    let due = (new.status == "pending")
+        .then(|| now + chrono::Duration::seconds(state.settings.upload_duration as i64));
+    let image = state
+        .creates
+        .insert(
+            &ctx.tenant,
+            new,
+            format_timestamp(now),
+            due.map(format_timestamp),
+        )
+        .await?;
+    if let Some(due) = due {
+        state.due.note(due).await;
+    }
     touched(req, image.id);
     let context = entity_context(ctx);
     let view = ImageView {

@@ -5,8 +5,11 @@
 //! because the due time is in the row, a restart loses no upload in progress. The outcome comes from the source image
 //! catalog (`source_images`), looked up case-insensitively when the upload finishes.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -51,8 +54,70 @@ const FINISH_NOT_FOUND: &str = "
       AND NOT EXISTS (SELECT 1 FROM source_images AS s
                       WHERE s.resource_id_key = lower(device_images.source_image_resource_id))";
 
-/// Applies every transition due at the emulator's `now`; returns how many images changed.
-pub async fn apply_due(db: &Database, now: &str) -> Result<u64, ApiError> {
+/// The earliest due time of any pending upload, kept in memory so that a read need not ask the database whether
+/// anything is due. Every due time the emulator writes is noted here after its commit; after transitions the hint is
+/// read anew from the database, under a lock that keeps a note from slipping between that read and the store.
+#[derive(Debug)]
+pub struct DueHint {
+    /// Milliseconds since the epoch (emulator time); `i64::MAX` when nothing is pending.
+    earliest_ms: AtomicI64,
+    refresh: tokio::sync::Mutex<()>,
+}
+
+impl DueHint {
+    /// The hint as the database has it now.
+    pub async fn load(db: &Database) -> Result<Self, sqlx::Error> {
+        let hint = Self {
+            earliest_ms: AtomicI64::new(i64::MAX),
+            refresh: tokio::sync::Mutex::new(()),
+        };
+        hint.earliest_ms
+            .store(earliest_due(db).await?, Ordering::SeqCst);
+        Ok(hint)
+    }
+
+    /// A due time was committed.
+    pub async fn note(&self, due: DateTime<Utc>) {
+        let _guard = self.refresh.lock().await;
+        self.earliest_ms
+            .fetch_min(due.timestamp_millis(), Ordering::SeqCst);
+    }
+
+    /// Whether something may be due at `now`.
+    pub fn is_due(&self, now: DateTime<Utc>) -> bool {
+        now.timestamp_millis() >= self.earliest_ms.load(Ordering::SeqCst)
+    }
+
+    async fn refresh(&self, db: &Database) -> Result<(), sqlx::Error> {
+        let _guard = self.refresh.lock().await;
+        self.earliest_ms
+            .store(earliest_due(db).await?, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+async fn earliest_due(db: &Database) -> Result<i64, sqlx::Error> {
+    let dues: Vec<Option<String>> = sqlx::query_scalar(
+        "SELECT min(upload_due_at) FROM device_images WHERE upload_due_at IS NOT NULL",
+    )
+    .fetch_all(&db.writer)
+    .await?;
+    Ok(dues
+        .into_iter()
+        .flatten()
+        .next()
+        .and_then(|d| DateTime::parse_from_rfc3339(&d).ok())
+        .map_or(i64::MAX, |d| d.timestamp_millis()))
+}
+
+/// Applies every transition due at the emulator's `now` and refreshes the hint; returns how many images changed.
+pub async fn apply_due(db: &Database, hint: &DueHint, now: &str) -> Result<u64, ApiError> {
+    let changed = apply_due_rows(db, now).await?;
+    hint.refresh(db).await?;
+    Ok(changed)
+}
+
+async fn apply_due_rows(db: &Database, now: &str) -> Result<u64, ApiError> {
     let due = "WITH due AS (SELECT seq FROM device_images WHERE upload_due_at <= ? ORDER BY upload_due_at LIMIT ?)";
     let mut total = 0;
     loop {
@@ -77,17 +142,11 @@ pub async fn apply_due(db: &Database, now: &str) -> Result<u64, ApiError> {
     }
 }
 
-/// Brings the database up to the emulator's now before a read: a cheap probe of the partial index, and the
-/// transitions only when something is due.
+/// Brings the database up to the emulator's now before a read; free unless the hint says something is due.
 pub async fn settle(state: &AppState) -> Result<(), ApiError> {
-    let now = format_timestamp(state.clock.now());
-    let due: Vec<i64> =
-        sqlx::query_scalar("SELECT 1 FROM device_images WHERE upload_due_at <= ? LIMIT 1")
-            .bind(&now)
-            .fetch_all(&state.db.reader)
-            .await?;
-    if !due.is_empty() {
-        apply_due(&state.db, &now).await?;
+    let now = state.clock.now();
+    if state.due.is_due(now) {
+        apply_due(&state.db, &state.due, &format_timestamp(now)).await?;
     }
     Ok(())
 }
@@ -110,6 +169,9 @@ pub async fn retry(state: &AppState, tenant_id: &str, id: Uuid) -> Result<bool, 
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
+    if done.rows_affected() == 1 {
+        state.due.note(due).await;
+    }
     Ok(done.rows_affected() == 1)
 }
 
@@ -121,12 +183,15 @@ pub struct Worker {
 
 impl Worker {
     /// Starts the task; it applies what is due at once (a restart completes overdue uploads), then every tick.
-    pub fn spawn(db: Database, clock: Arc<Clock>) -> Self {
+    pub fn spawn(db: Database, clock: Arc<Clock>, hint: Arc<DueHint>) -> Self {
         let (stop, mut stopped) = watch::channel(false);
         let task = tokio::spawn(async move {
             loop {
-                if let Err(e) = apply_due(&db, &format_timestamp(clock.now())).await {
-                    tracing::warn!(error = %e, "applying due uploads failed; retrying");
+                let now = clock.now();
+                if hint.is_due(now) {
+                    if let Err(e) = apply_due(&db, &hint, &format_timestamp(now)).await {
+                        tracing::warn!(error = %e, "applying due uploads failed; retrying");
+                    }
                 }
                 tokio::select! {
                     _ = tokio::time::sleep(TICK) => {}

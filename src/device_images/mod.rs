@@ -9,6 +9,7 @@ pub mod model;
 pub mod query;
 pub mod repository;
 pub mod view;
+pub mod writer;
 
 /// The tenant every image belongs to until tenancy is built (issue 6).
 pub const DEFAULT_TENANT: &str = "00000000-0000-0000-0000-000000000001";

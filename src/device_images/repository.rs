@@ -9,9 +9,10 @@ use super::model::{DeviceImage, DeviceImageRow, COLUMNS};
 use crate::db::Database;
 use crate::error::ApiError;
 
-/// Inserts a new image and returns the row as stored, after the transaction committed.
-pub async fn insert(
-    db: &Database,
+/// Inserts a new image inside the caller's transaction and returns the row as stored (`INSERT … RETURNING`, read to
+/// its end). The caller commits: see [`super::writer`], which answers only after the commit.
+pub async fn insert_in(
+    tx: &mut sqlx::SqliteConnection,
     tenant_id: &str,
     new: &NewDeviceImage,
     now: &str,
@@ -25,7 +26,6 @@ pub async fn insert(
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {COLUMNS}"
     );
     let scope_ids = serde_json::to_string(&new.scope_ids).map_err(ApiError::internal)?;
-    let mut tx = db.writer.begin().await?;
     let inserted = sqlx::query_as::<_, DeviceImageRow>(&sql)
         .bind(id.hyphenated().to_string())
         .bind(tenant_id)
@@ -51,7 +51,6 @@ pub async fn insert(
         .fetch_all(&mut *tx)
         .await
         .map_err(|e| conflict_or_internal(e, new, id))?;
-    tx.commit().await?;
     let row = inserted
         .into_iter()
         .next()
