@@ -238,7 +238,39 @@ pub fn render_envelope(
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
-        Self::internal(format!("database: {e}"))
+        Self::from_db(&e)
+    }
+}
+
+impl ApiError {
+    /// Storage that is busy, locked, read-only, full or failing is the service being unavailable for a moment
+    /// (503 with `Retry-After`), not a bug; anything else is an internal error. The cause is logged either way.
+    pub fn from_db(e: &sqlx::Error) -> Self {
+        let unavailable = match e {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                Some("the database is busy")
+            }
+            sqlx::Error::Database(db) => {
+                let code = db.code().and_then(|c| c.parse::<i32>().ok()).unwrap_or(0) & 0xff;
+                match code {
+                    5 | 6 => Some("the database is locked"),
+                    8 => Some("the database is read-only"),
+                    10 | 14 | 15 => Some("the database cannot be read or written"),
+                    13 => Some("the disk is full"),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        match unavailable {
+            Some(reason) => {
+                tracing::warn!(cause = %e, "storage unavailable");
+                Self::Unavailable(format!(
+                    "The service is unavailable: {reason}. Retry later."
+                ))
+            }
+            None => Self::internal(format!("database: {e}")),
+        }
     }
 }
 

@@ -13,4 +13,5 @@ mod process;
 mod protocol;
 mod query;
 mod read_delete;
+mod reliability;
 mod validation;

@@ -1,0 +1,356 @@
+//! Reliability (issue 9): no acknowledged write is lost to kill -9 or SIGTERM, concurrency gives no 5xx, a locked
+//! database gives 503 and recovers, hostile input gets the envelope and leaves the database unchanged.
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::helpers::{assert_error, body, open_read_only, spawn_app, spawn_with, COLLECTION};
+
+const BIN: &str = env!("CARGO_BIN_EXE_cloudpc-emulator");
+
+fn start(db: &std::path::Path) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--database",
+            db.to_str().unwrap(),
+            "--auth",
+            "none",
+        ])
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (
+        child,
+        line.trim_end()
+            .strip_prefix("listening on ")
+            .unwrap()
+            .to_owned(),
+    )
+}
+
+/// Clients creating images as fast as they can until `stop`; returns the ids whose 201 arrived.
+async fn load(url: String, clients: usize, stop: Duration) -> Vec<String> {
+    let acknowledged = Arc::new(Mutex::new(Vec::new()));
+    let deadline = Instant::now() + stop;
+    let tasks: Vec<_> = (0..clients)
+        .map(|c| {
+            let (url, acknowledged) = (url.clone(), acknowledged.clone());
+            tokio::spawn(async move {
+                let client = reqwest::Client::new();
+                let mut n = 0;
+                while Instant::now() < deadline {
+                    n += 1;
+                    let res = client
+                        .post(format!("{url}/v1.0/{COLLECTION}"))
+                        .json(&body(&format!("Load {c}-{n}"), "1.0.0"))
+                        .send()
+                        .await;
+                    match res {
+                        Ok(res) if res.status() == 201 => {
+                            if let Ok(image) = res.json::<Value>().await {
+                                acknowledged
+                                    .lock()
+                                    .unwrap()
+                                    .push(image["id"].as_str().unwrap().to_owned());
+                            }
+                        }
+                        Ok(res) => assert!(
+                            res.status().as_u16() < 500 || res.status() == 503,
+                            "{}",
+                            res.status()
+                        ),
+                        Err(_) => tokio::time::sleep(Duration::from_millis(5)).await,
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    Arc::try_unwrap(acknowledged).unwrap().into_inner().unwrap()
+}
+
+async fn stored_ids(db: &std::path::Path) -> (HashSet<String>, String) {
+    let pool = open_read_only(db).await;
+    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM device_images")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    let check: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    (ids.into_iter().collect(), check)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_mid_load_loses_no_acknowledged_create() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("crash.db");
+    let mut acknowledged = Vec::new();
+    for kill_after in [150u64, 400, 700] {
+        let (mut child, url) = start(&db);
+        let loader = tokio::spawn(load(url, 8, Duration::from_millis(kill_after + 300)));
+        tokio::time::sleep(Duration::from_millis(kill_after)).await;
+        child.kill().unwrap(); // SIGKILL: no shutdown code runs
+        child.wait().unwrap();
+        acknowledged.extend(loader.await.unwrap());
+        // A restart on the same file, then every 201 ever received must be there.
+        let (mut child, _) = start(&db);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let (stored, check) = stored_ids(&db).await;
+        assert_eq!(check, "ok");
+        let lost: Vec<&String> = acknowledged
+            .iter()
+            .filter(|id| !stored.contains(*id))
+            .collect();
+        assert!(
+            lost.is_empty(),
+            "acknowledged but lost after kill -9 at {kill_after} ms: {lost:?}"
+        );
+    }
+    assert!(
+        acknowledged.len() > 50,
+        "the load made progress: {}",
+        acknowledged.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_under_load_finishes_in_flight_requests_and_keeps_every_201() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("term.db");
+    let (mut child, url) = start(&db);
+    let loader = tokio::spawn(load(url, 8, Duration::from_millis(800)));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let ok = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit {status}");
+    let acknowledged = loader.await.unwrap();
+    let (stored, check) = stored_ids(&db).await;
+    assert_eq!(check, "ok");
+    assert!(acknowledged.iter().all(|id| stored.contains(id)));
+    assert!(!acknowledged.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_clients_at_once_get_no_5xx_and_uniqueness_holds() {
+    let app = Arc::new(spawn_with(|s| s.upload_duration = 0).await);
+    let tasks: Vec<_> = (0..16)
+        .map(|c| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                let mut statuses = Vec::new();
+                for n in 0..25 {
+                    // Half the names repeat across clients, so creates race on uniqueness.
+                    let name = if n % 2 == 0 {
+                        format!("Shared {n}")
+                    } else {
+                        format!("Own {c}-{n}")
+                    };
+                    let res = app.create("v1.0", &body(&name, "1.0.0")).await;
+                    statuses.push(res.status().as_u16());
+                    let id = res
+                        .json::<Value>()
+                        .await
+                        .ok()
+                        .and_then(|v| v["id"].as_str().map(str::to_owned));
+                    statuses.push(
+                        app.get(&app.images("beta", "?$top=5&$orderby=displayName desc"))
+                            .await
+                            .status()
+                            .as_u16(),
+                    );
+                    if let Some(id) = id {
+                        if n % 3 == 0 {
+                            let r = app
+                                .client
+                                .delete(app.images("v1.0", &format!("/{id}")))
+                                .send()
+                                .await
+                                .unwrap();
+                            statuses.push(r.status().as_u16());
+                        } else {
+                            let r = app
+                                .client
+                                .post(app.images("beta", &format!("/{id}/retryUpload")))
+                                .send()
+                                .await
+                                .unwrap();
+                            statuses.push(r.status().as_u16());
+                        }
+                    }
+                }
+                statuses
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    assert!(
+        all.iter().all(|s| *s < 500),
+        "a 5xx: {:?}",
+        all.iter().filter(|s| **s >= 500).collect::<Vec<_>>()
+    );
+    assert!(all.contains(&409), "creates raced on the shared names");
+    let pool = app.db().await;
+    let duplicates: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT 1 FROM device_images GROUP BY tenant_id, display_name_key, version HAVING count(*) > 1)",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(duplicates, 0);
+}
+
+#[tokio::test]
+async fn a_locked_database_gives_503_with_retry_after_and_recovers() {
+    let app = spawn_app().await;
+    app.create_ok("v1.0", &body("Before", "1.0.0")).await;
+    // Another process holds the write lock longer than the emulator's busy timeout (5 s).
+    let mut locker = rusqlite::Connection::open(&app.db_path).unwrap();
+    let tx = locker
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Exclusive)
+        .unwrap();
+    let res = app.create("v1.0", &body("Blocked", "1.0.0")).await;
+    assert_eq!(res.headers()["retry-after"], "1");
+    assert_error(res, 503, "ServiceUnavailable").await;
+    tx.rollback().unwrap();
+    drop(locker);
+    app.create_ok("v1.0", &body("After", "1.0.0")).await;
+    assert_eq!(app.image_rows().await, 2);
+}
+
+#[tokio::test]
+async fn hostile_input_gets_the_envelope_and_changes_nothing() {
+    let app = spawn_app().await;
+    let url = app.images("beta", "");
+    let post = |bytes: Vec<u8>| {
+        app.client
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(bytes)
+            .send()
+    };
+    let nested = format!("{}1{}", "[".repeat(100_000), "]".repeat(100_000));
+    let cases: Vec<(&str, Vec<u8>, u16)> = vec![
+        (
+            "invalid UTF-8",
+            b"{\"displayName\":\"\xff\xfe\",\"version\":\"1.0.0\"}".to_vec(),
+            400,
+        ),
+        ("NUL bytes", b"{\"displayName\":\"a\0b\"\0}".to_vec(), 400),
+        (
+            "deep nesting",
+            format!("{{\"displayName\":{nested}}}").into_bytes(),
+            400,
+        ),
+        (
+            "huge number",
+            br#"{"displayName":"a","version":"1.0.0","sizeInGB":1e400}"#.to_vec(),
+            400,
+        ),
+        (
+            "huge integer",
+            br#"{"displayName":"a","version":"1.0.0","sizeInGB":123456789012345678901234567890}"#
+                .to_vec(),
+            400,
+        ),
+        (
+            "duplicate keys",
+            br#"{"displayName":"a","displayName":"b","version":"1.0.0"}"#.to_vec(),
+            400,
+        ),
+        (
+            "100 KB string",
+            serde_json::to_vec(&{
+                let mut b = body("x", "1.0.0");
+                b["displayName"] = json!("x".repeat(100_000));
+                b
+            })
+            .unwrap(),
+            400,
+        ),
+        ("10 MB body", vec![b' '; 10 * 1024 * 1024], 413),
+    ];
+    for (case, bytes, status) in cases {
+        match post(bytes).await {
+            Ok(res) => {
+                let code = if status == 413 {
+                    "RequestEntityTooLarge"
+                } else {
+                    "badRequest"
+                };
+                assert_error(res, status, code).await;
+            }
+            // A server may close the connection on a body it refuses to read; it must not answer otherwise.
+            Err(e) => assert!(status == 413, "{case}: {e}"),
+        }
+    }
+    // A NUL inside a valid JSON string is a character like any other: stored as sent.
+    let mut nul = body("with \u{0} nul", "1.0.0");
+    nul["operatingSystem"] = json!("a\u{0}b");
+    app.create_ok("beta", &nul).await;
+
+    let absurd = [
+        format!("?$filter={}", "(".repeat(5000)),
+        format!("?$filter=displayName eq '{}'", "x".repeat(5000)),
+        format!("?{}", "$top=1&".repeat(2000)),
+        "?$filter=displayName%20eq%20%27%00%27".to_owned(),
+        "?$filter=%ZZ".to_owned(),
+        "?$top=%2B1".to_owned(),
+    ];
+    for q in absurd {
+        let res = app.get(&app.images("v1.0", &q)).await;
+        assert!(
+            res.status() == 400 || res.status() == 200 || res.status() == 414,
+            "{q}: {}",
+            res.status()
+        );
+        if res.status() == 400 {
+            assert_error(res, 400, "badRequest").await;
+        }
+    }
+    for id in [
+        "%2e%2e%2f%2e%2e",
+        "..%2F..%2Fetc",
+        "%00",
+        "6f9619ff-8b86-d011-b42d-00cf4fc964ff%00",
+        "%E2%80%AE",
+    ] {
+        let res = app.get(&app.images("v1.0", &format!("/{id}"))).await;
+        assert_error(res, 404, "ResourceNotFound").await;
+    }
+    let mut flood = app.client.get(&url);
+    for i in 0..90 {
+        flood = flood.header(format!("x-flood-{i}"), "y".repeat(100));
+    }
+    let res = flood.send().await.unwrap();
+    assert!(
+        res.status().is_success() || res.status().as_u16() == 431 || res.status().as_u16() == 400
+    );
+    assert_eq!(app.image_rows().await, 1);
+}
