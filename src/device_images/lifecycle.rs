@@ -62,6 +62,8 @@ pub struct DueHint {
     /// Milliseconds since the epoch (emulator time); `i64::MAX` when nothing is pending.
     earliest_ms: AtomicI64,
     refresh: tokio::sync::Mutex<()>,
+    /// Held by the read that applies due transitions.
+    applying: tokio::sync::Mutex<()>,
 }
 
 impl DueHint {
@@ -70,6 +72,7 @@ impl DueHint {
         let hint = Self {
             earliest_ms: AtomicI64::new(i64::MAX),
             refresh: tokio::sync::Mutex::new(()),
+            applying: tokio::sync::Mutex::new(()),
         };
         hint.earliest_ms
             .store(earliest_due(db).await?, Ordering::SeqCst);
@@ -142,8 +145,13 @@ async fn apply_due_rows(db: &Database, now: &str) -> Result<u64, ApiError> {
     }
 }
 
-/// Brings the database up to the emulator's now before a read; free unless the hint says something is due.
+/// Brings the database up to the emulator's now before a read; free unless the hint says something is due. Reads
+/// that find something due at once apply it one at a time: the first does the work, the others then find it done.
 pub async fn settle(state: &AppState) -> Result<(), ApiError> {
+    if !state.due.is_due(state.clock.now()) {
+        return Ok(());
+    }
+    let _one_at_a_time = state.due.applying.lock().await;
     let now = state.clock.now();
     if state.due.is_due(now) {
         apply_due(&state.db, &state.due, &format_timestamp(now)).await?;
