@@ -19,6 +19,16 @@ use crate::config::Synchronous;
 
 refinery::embed_migrations!("migrations");
 
+/// An in-memory database with every migration applied, for unit tests that prepare SQL against the real schema.
+#[cfg(test)]
+pub fn migrated_rusqlite_for_tests() -> rusqlite::Connection {
+    let mut conn = rusqlite::Connection::open_in_memory().expect("an in-memory database");
+    migrations::runner()
+        .run(&mut conn)
+        .expect("migrations apply");
+    conn
+}
+
 /// How many migrations this build carries (a ready database has applied them all).
 pub fn migration_count() -> usize {
     migrations::runner().get_migrations().len()

@@ -4,6 +4,8 @@
 
 pub mod compile;
 pub mod fetch;
+#[cfg(test)]
+mod fuzz;
 pub mod options;
 pub mod order;
 pub mod parser;
