@@ -15,7 +15,7 @@ use crate::control::journal::Journal;
 use crate::control::metrics::Metrics;
 use crate::db::{Database, DbError};
 use crate::device_images::lifecycle::{DueHint, Worker};
-use crate::device_images::writer::CreateWriter;
+use crate::device_images::writer::GroupWriter;
 use crate::graph::{protocol::protocol, routes::dispatch};
 use crate::identity::Identity;
 
@@ -28,8 +28,8 @@ pub struct AppState {
     pub faults: Faults,
     pub metrics: Metrics,
     pub identity: Identity,
-    /// Group commit of creates.
-    pub creates: Arc<CreateWriter>,
+    /// Group commit of creates and deletes.
+    pub writes: Arc<GroupWriter>,
     /// When the next upload falls due.
     pub due: Arc<DueHint>,
 }
@@ -65,7 +65,7 @@ pub struct Application {
     clock: Arc<Clock>,
     worker: Worker,
     journal: Arc<Journal>,
-    creates: Arc<CreateWriter>,
+    writes: Arc<GroupWriter>,
 }
 
 impl Application {
@@ -87,7 +87,7 @@ impl Application {
         let faults = Faults::load(&db, seed).await.map_err(|e| {
             StartupError::Database(DbError(format!("cannot load the fault rules: {e}")))
         })?;
-        let creates = Arc::new(CreateWriter::spawn(db.clone()));
+        let writes = Arc::new(GroupWriter::spawn(db.clone()));
         let due = Arc::new(DueHint::load(&db).await.map_err(|e| {
             StartupError::Database(DbError(format!("cannot read pending uploads: {e}")))
         })?);
@@ -104,7 +104,7 @@ impl Application {
             faults,
             metrics: Metrics::default(),
             identity,
-            creates: creates.clone(),
+            writes: writes.clone(),
             due: due.clone(),
         });
         let server = HttpServer::new(move || app(state.clone()));
@@ -126,7 +126,7 @@ impl Application {
             clock,
             worker,
             journal,
-            creates,
+            writes,
         })
     }
 
@@ -162,7 +162,7 @@ impl Application {
     /// task, then checkpoints the WAL and closes the database.
     pub async fn run_until_stopped(self) -> Result<(), StartupError> {
         let result = self.server.await.map_err(StartupError::Server);
-        self.creates.stop().await;
+        self.writes.stop().await;
         self.worker.stop().await;
         self.journal.stop().await;
         self.db.close().await;

@@ -36,7 +36,7 @@ pub async fn create(
     let due = (new.status == "pending")
         .then(|| now + chrono::Duration::seconds(state.settings.upload_duration as i64));
     let image = state
-        .creates
+        .writes
         .insert(
             &ctx.tenant,
             new,
@@ -106,7 +106,7 @@ pub async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(id)?;
     touched(req, id);
-    if repository::delete(&state.db, &ctx.tenant, id).await? {
+    if state.writes.delete(&ctx.tenant, id).await? {
         Ok(HttpResponse::NoContent().finish())
     } else {
         Err(not_found(&id.to_string()))

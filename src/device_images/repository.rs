@@ -95,14 +95,16 @@ pub async fn get(
         .transpose()
 }
 
-/// Deletes the image; false when the tenant has no image with this id.
-pub async fn delete(db: &Database, tenant_id: &str, id: Uuid) -> Result<bool, ApiError> {
-    let mut tx = db.writer.begin().await?;
+/// Deletes the image inside the caller's transaction; false when the tenant has no image with this id.
+pub async fn delete_in(
+    tx: &mut sqlx::SqliteConnection,
+    tenant_id: &str,
+    id: Uuid,
+) -> Result<bool, ApiError> {
     let done = sqlx::query("DELETE FROM device_images WHERE tenant_id = ? AND id = ?")
         .bind(tenant_id)
         .bind(id.hyphenated().to_string())
         .execute(&mut *tx)
         .await?;
-    tx.commit().await?;
     Ok(done.rows_affected() == 1)
 }

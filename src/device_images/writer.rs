@@ -1,5 +1,6 @@
-//! Group commit of creates (issue 8, PERFORMANCE-NOTES): one task owns the writer connection for a batch, takes every
-//! create that is waiting (up to [`BATCH`]), inserts them in one transaction and answers each after the `COMMIT`.
+//! Group commit of creates and deletes (issue 8, PERFORMANCE-NOTES): one task owns the writer connection for a batch,
+//! takes every write that is waiting (up to [`BATCH`]), runs them in one transaction and answers each after the
+//! `COMMIT`.
 //! One fsync then covers the whole batch, so `synchronous=FULL` stays cheap, and every 201 still follows its commit.
 //!
 //! A uniqueness violation fails only its own `INSERT` (SQLite's default ABORT resolution rolls back the statement,
@@ -7,6 +8,7 @@
 
 use tokio::sync::{mpsc, oneshot, Mutex};
 use tokio::task::JoinHandle;
+use uuid::Uuid;
 
 use super::domain::NewDeviceImage;
 use super::model::DeviceImage;
@@ -17,22 +19,35 @@ use crate::error::ApiError;
 /// Most creates one transaction commits.
 const BATCH: usize = 256;
 
-/// One create waiting for the writer.
-struct Job {
-    tenant_id: String,
-    new: NewDeviceImage,
-    now: String,
-    upload_due_at: Option<String>,
-    reply: oneshot::Sender<Result<DeviceImage, ApiError>>,
+/// One write waiting for the writer.
+enum Job {
+    Insert {
+        tenant_id: String,
+        new: Box<NewDeviceImage>,
+        now: String,
+        upload_due_at: Option<String>,
+        reply: oneshot::Sender<Result<DeviceImage, ApiError>>,
+    },
+    Delete {
+        tenant_id: String,
+        id: Uuid,
+        reply: oneshot::Sender<Result<bool, ApiError>>,
+    },
+}
+
+/// What a job did inside the transaction, answered after the commit.
+enum Done {
+    Inserted(Result<Box<DeviceImage>, ApiError>),
+    Deleted(Result<bool, ApiError>),
 }
 
 /// The sending side of the create writer.
-pub struct CreateWriter {
+pub struct GroupWriter {
     sender: mpsc::Sender<Job>,
     task: Mutex<Option<JoinHandle<()>>>,
 }
 
-impl CreateWriter {
+impl GroupWriter {
     pub fn spawn(db: Database) -> Self {
         let (sender, receiver) = mpsc::channel(4 * BATCH);
         let task = tokio::spawn(write_loop(db, receiver));
@@ -51,20 +66,38 @@ impl CreateWriter {
         upload_due_at: Option<String>,
     ) -> Result<DeviceImage, ApiError> {
         let (reply, answer) = oneshot::channel();
-        let job = Job {
+        let job = Job::Insert {
             tenant_id: tenant_id.to_owned(),
-            new,
+            new: Box::new(new),
             now,
             upload_due_at,
             reply,
         };
+        self.send(job).await?;
+        answer
+            .await
+            .map_err(|_| ApiError::internal("the writer stopped"))?
+    }
+
+    /// Deletes the tenant's image; false when there is none. Answers once the transaction committed.
+    pub async fn delete(&self, tenant_id: &str, id: Uuid) -> Result<bool, ApiError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Job::Delete {
+            tenant_id: tenant_id.to_owned(),
+            id,
+            reply,
+        })
+        .await?;
+        answer
+            .await
+            .map_err(|_| ApiError::internal("the writer stopped"))?
+    }
+
+    async fn send(&self, job: Job) -> Result<(), ApiError> {
         self.sender
             .send(job)
             .await
-            .map_err(|_| ApiError::Unavailable("The emulator is shutting down.".into()))?;
-        answer
-            .await
-            .map_err(|_| ApiError::internal("the create writer stopped"))?
+            .map_err(|_| ApiError::Unavailable("The emulator is shutting down.".into()))
     }
 
     /// Stops the writer. Called once the server has stopped, when every create in flight has been answered.
@@ -81,30 +114,51 @@ async fn write_loop(db: Database, mut receiver: mpsc::Receiver<Job>) {
     while receiver.recv_many(&mut jobs, BATCH).await > 0 {
         let results = commit_batch(&db, &jobs).await;
         for (job, result) in jobs.drain(..).zip(results) {
-            let _ = job.reply.send(result);
+            match (job, result) {
+                (Job::Insert { reply, .. }, Done::Inserted(r)) => {
+                    let _ = reply.send(r.map(|image| *image));
+                }
+                (Job::Delete { reply, .. }, Done::Deleted(r)) => {
+                    let _ = reply.send(r);
+                }
+                _ => {}
+            }
         }
     }
 }
 
-/// Inserts every job in one transaction; each job's own result, or everyone's error when the commit fails.
-async fn commit_batch(db: &Database, jobs: &[Job]) -> Vec<Result<DeviceImage, ApiError>> {
-    let all_failed =
-        |e: &dyn std::fmt::Display| jobs.iter().map(|_| Err(ApiError::internal(e))).collect();
+/// Runs every job in one transaction; each job's own result, or everyone's error when the commit fails.
+async fn commit_batch(db: &Database, jobs: &[Job]) -> Vec<Done> {
+    let all_failed = |e: &sqlx::Error| {
+        jobs.iter()
+            .map(|job| match job {
+                Job::Insert { .. } => Done::Inserted(Err(ApiError::from_db(e))),
+                Job::Delete { .. } => Done::Deleted(Err(ApiError::from_db(e))),
+            })
+            .collect()
+    };
     let mut tx = match db.writer.begin().await {
         Ok(tx) => tx,
         Err(e) => return all_failed(&e),
     };
     let mut results = Vec::with_capacity(jobs.len());
     for job in jobs {
-        let result = repository::insert_in(
-            &mut tx,
-            &job.tenant_id,
-            &job.new,
-            &job.now,
-            job.upload_due_at.as_deref(),
-        )
-        .await;
-        results.push(result);
+        results.push(match job {
+            Job::Insert {
+                tenant_id,
+                new,
+                now,
+                upload_due_at,
+                ..
+            } => Done::Inserted(
+                repository::insert_in(&mut tx, tenant_id, new, now, upload_due_at.as_deref())
+                    .await
+                    .map(Box::new),
+            ),
+            Job::Delete { tenant_id, id, .. } => {
+                Done::Deleted(repository::delete_in(&mut tx, tenant_id, *id).await)
+            }
+        });
     }
     match tx.commit().await {
         Ok(()) => results,
