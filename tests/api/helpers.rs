@@ -1,6 +1,8 @@
 //! Shared helpers: start an app, build requests, read the database.
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
 use actix_web::dev::ServerHandle;
@@ -181,4 +183,39 @@ pub async fn assert_error(res: reqwest::Response, status: u16, code: &str) -> St
         "{date}"
     );
     error["message"].as_str().unwrap().to_owned()
+}
+
+/// The binary `cargo test` built.
+pub const BIN: &str = env!("CARGO_BIN_EXE_cloudpc-emulator");
+
+/// Starts the binary and waits for its one line on standard output; returns the child and the base URL.
+pub fn start(args: &[&str], envs: &[(&str, &str)]) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .envs(envs.iter().copied())
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("binary starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim_end()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    (child, url)
+}
+
+/// Sends `sig` (e.g. `-TERM`) to the child.
+pub fn signal(child: &Child, sig: &str) {
+    let ok = Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
 }

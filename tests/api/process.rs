@@ -2,44 +2,11 @@
 //! graceful shutdown on SIGTERM (CONTRACT §2).
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-use crate::helpers::{body, open_read_only, COLLECTION};
-
-const BIN: &str = env!("CARGO_BIN_EXE_cloudpc-emulator");
-
-/// Starts the binary and waits for its one line on standard output; returns the child and the base URL.
-fn start(args: &[&str], envs: &[(&str, &str)]) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .envs(envs.iter().copied())
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("binary starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim_end()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    (child, url)
-}
-
-fn signal(child: &Child, sig: &str) {
-    let ok = Command::new("kill")
-        .args([sig, &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok);
-}
+use crate::helpers::{body, open_read_only, signal, start, BIN, COLLECTION};
 
 #[tokio::test]
 async fn the_binary_announces_its_address_serves_and_stops_cleanly_on_sigterm() {

@@ -2,42 +2,27 @@
 //! database gives 503 and recovers, hostile input gets the envelope and leaves the database unchanged.
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_error, body, open_read_only, spawn_app, spawn_with, COLLECTION};
+use crate::helpers::{
+    assert_error, body, open_read_only, spawn_app, spawn_with, start, COLLECTION,
+};
 
-const BIN: &str = env!("CARGO_BIN_EXE_cloudpc-emulator");
-
-fn start(db: &std::path::Path) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args([
+fn start_on(db: &std::path::Path) -> (std::process::Child, String) {
+    start(
+        &[
             "--listen",
             "127.0.0.1:0",
             "--database",
             db.to_str().unwrap(),
             "--auth",
             "none",
-        ])
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    (
-        child,
-        line.trim_end()
-            .strip_prefix("listening on ")
-            .unwrap()
-            .to_owned(),
+        ],
+        &[],
     )
 }
 
@@ -104,14 +89,14 @@ async fn kill_9_mid_load_loses_no_acknowledged_create() {
     let db = dir.path().join("crash.db");
     let mut acknowledged = Vec::new();
     for kill_after in [150u64, 400, 700] {
-        let (mut child, url) = start(&db);
+        let (mut child, url) = start_on(&db);
         let loader = tokio::spawn(load(url, 8, Duration::from_millis(kill_after + 300)));
         tokio::time::sleep(Duration::from_millis(kill_after)).await;
         child.kill().unwrap(); // SIGKILL: no shutdown code runs
         child.wait().unwrap();
         acknowledged.extend(loader.await.unwrap());
         // A restart on the same file, then every 201 ever received must be there.
-        let (mut child, _) = start(&db);
+        let (mut child, _) = start_on(&db);
         child.kill().unwrap();
         child.wait().unwrap();
         let (stored, check) = stored_ids(&db).await;
@@ -136,7 +121,7 @@ async fn kill_9_mid_load_loses_no_acknowledged_create() {
 async fn sigterm_under_load_finishes_in_flight_requests_and_keeps_every_201() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("term.db");
-    let (mut child, url) = start(&db);
+    let (mut child, url) = start_on(&db);
     let loader = tokio::spawn(load(url, 8, Duration::from_millis(800)));
     tokio::time::sleep(Duration::from_millis(300)).await;
     let ok = Command::new("kill")
