@@ -319,6 +319,30 @@ async fn a_self_signed_certificate_serves_https_that_clients_can_trust() {
     signal(&child, "-TERM");
     assert!(child.wait().unwrap().success());
     assert_eq!(std::fs::read(&cert).unwrap(), before);
+
+    // A certificate of one's own: --tls-cert and --tls-key.
+    let key = dir.path().join("tls-self-signed.key");
+    let (mut child, url) = start(
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--database",
+            ":memory:",
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(url.starts_with("https://"), "{url}");
+    let port = url.rsplit(':').next().unwrap().to_owned();
+    assert_eq!(
+        https_get(&cert, "localhost", &port, "/_emulator/health"),
+        "200"
+    );
+    signal(&child, "-TERM");
+    assert!(child.wait().unwrap().success());
 }
 
 /// GET over TLS with only `ca` trusted; returns the status code.
