@@ -68,6 +68,9 @@ pub struct Settings {
     /// `full`: a 201 survives power loss; `normal`: it survives a crash of the process.
     #[arg(long, env = "EMULATOR_SYNCHRONOUS", value_enum, default_value_t = Synchronous::Full)]
     pub synchronous: Synchronous,
+    /// Largest the database file may grow, in MiB; writes beyond it answer 503 as on a full disk. Default: no limit.
+    #[arg(long, env = "EMULATOR_MAX_DATABASE_MB", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_database_mb: Option<u64>,
     /// Most requests the journal keeps (the oldest are pruned); 0 turns the journal off.
     #[arg(long, env = "EMULATOR_JOURNAL_MAX", default_value_t = 10_000)]
     pub journal_max: u64,
@@ -112,6 +115,7 @@ impl Settings {
             upload_duration: 3600,
             page_size: 100,
             synchronous: Synchronous::Full,
+            max_database_mb: None,
             journal_max: 10_000,
             journal_body_max: 16_384,
             fault_seed: Some(42),

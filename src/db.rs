@@ -58,12 +58,18 @@ impl std::fmt::Display for DbError {
 impl std::error::Error for DbError {}
 
 const READERS: u32 = 2;
+/// SQLite's default page size, which the emulator keeps.
+const PAGE_SIZE: u64 = 4096;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl Database {
     /// Opens (creating folder and file) and migrates the database at `location`, or a private in-memory one for
     /// `:memory:`.
-    pub async fn open(location: &str, synchronous: Synchronous) -> Result<Self, DbError> {
+    pub async fn open(
+        location: &str,
+        synchronous: Synchronous,
+        max_mb: Option<u64>,
+    ) -> Result<Self, DbError> {
         if location == ":memory:" {
             return Self::open_in_memory().await;
         }
@@ -78,15 +84,21 @@ impl Database {
             .journal_mode(SqliteJournalMode::Wal)
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
+        let mut writer_options = base.clone().synchronous(match synchronous {
+            Synchronous::Full => SqliteSynchronous::Full,
+            Synchronous::Normal => SqliteSynchronous::Normal,
+        });
+        if let Some(mb) = max_mb {
+            // A quota, as a full disk would impose one: writes past it fail with SQLITE_FULL (a 503).
+            writer_options =
+                writer_options.pragma("max_page_count", (mb * 1024 * 1024 / PAGE_SIZE).to_string());
+        }
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
             .idle_timeout(None)
             .max_lifetime(None)
-            .connect_with(base.clone().synchronous(match synchronous {
-                Synchronous::Full => SqliteSynchronous::Full,
-                Synchronous::Normal => SqliteSynchronous::Normal,
-            }))
+            .connect_with(writer_options)
             .await
             .map_err(|e| DbError(format!("cannot open {location}: {e}")))?;
         let reader = SqlitePoolOptions::new()

@@ -71,9 +71,13 @@ pub struct Application {
 impl Application {
     /// Opens and migrates the database, binds the listener (port 0 picks a free one) and builds the server.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        let db = Database::open(&settings.database, settings.synchronous)
-            .await
-            .map_err(StartupError::Database)?;
+        let db = Database::open(
+            &settings.database,
+            settings.synchronous,
+            settings.max_database_mb,
+        )
+        .await
+        .map_err(StartupError::Database)?;
         let listener = TcpListener::bind(&settings.listen)
             .map_err(|e| StartupError::Bind(settings.listen.clone(), e))?;
         let addr = listener.local_addr().map_err(StartupError::Server)?;

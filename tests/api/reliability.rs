@@ -339,3 +339,57 @@ async fn hostile_input_gets_the_envelope_and_changes_nothing() {
     );
     assert_eq!(app.image_rows().await, 1);
 }
+
+#[tokio::test]
+async fn a_full_database_gives_503_keeps_serving_reads_and_recovers_when_space_is_freed() {
+    let app = spawn_with(|s| {
+        s.max_database_mb = Some(1);
+        s.journal_max = 0;
+    })
+    .await;
+    let mut created = Vec::new();
+    let full = loop {
+        let mut sent = body(&format!("Filler {}", created.len()), "1.0.0");
+        sent["operatingSystem"] = json!("x".repeat(250));
+        sent["osVersionNumber"] = json!("y".repeat(250));
+        let res = app.create("v1.0", &sent).await;
+        match res.status().as_u16() {
+            201 => created.push(
+                res.json::<Value>().await.unwrap()["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            ),
+            _ => break res,
+        }
+        assert!(created.len() < 5000, "the quota never filled");
+    };
+    assert_eq!(full.headers()["retry-after"], "1");
+    let msg = assert_error(full, 503, "ServiceUnavailable").await;
+    assert!(msg.contains("full"), "{msg}");
+    let rows = app.image_rows().await;
+    assert_eq!(
+        rows,
+        created.len() as i64,
+        "the refused create left nothing behind"
+    );
+    assert_eq!(
+        app.get(&app.images("v1.0", "?$top=1")).await.status(),
+        200,
+        "reads still work"
+    );
+    // The cause goes away: space is freed, writes work again.
+    for id in created.iter().take(50) {
+        assert_eq!(
+            app.client
+                .delete(app.images("v1.0", &format!("/{id}")))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            204
+        );
+    }
+    app.create_ok("v1.0", &body("After the quota", "1.0.0"))
+        .await;
+}
