@@ -9,8 +9,9 @@ use super::model::{DeviceImage, DeviceImageRow, COLUMNS};
 use crate::db::Database;
 use crate::error::ApiError;
 
-/// Inserts a new image inside the caller's transaction and returns the row as stored (`INSERT … RETURNING`, read to
-/// its end). The caller commits: see [`super::writer`], which answers only after the commit.
+/// Inserts a new image inside the caller's transaction and reads the row back as stored. The caller commits: see
+/// [`super::writer`], which answers only after the commit. (Not `INSERT … RETURNING`: SQLite buffers RETURNING rows in
+/// an ephemeral table per statement, which a profile showed at ~12% of a create's instructions.)
 pub async fn insert_in(
     tx: &mut sqlx::SqliteConnection,
     tenant_id: &str,
@@ -19,14 +20,12 @@ pub async fn insert_in(
     upload_due_at: Option<&str>,
 ) -> Result<DeviceImage, ApiError> {
     let id = new.id.unwrap_or_else(Uuid::new_v4);
-    let sql = format!(
-        "INSERT INTO device_images (id, tenant_id, display_name, display_name_key, version, \
+    let sql = "INSERT INTO device_images (id, tenant_id, display_name, display_name_key, version, \
          source_image_resource_id, operating_system, os_build_number, os_version_number, os_status, size_in_gb, \
          expiration_date, status, error_code, scope_ids, last_modified_date_time, created_date_time, upload_due_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {COLUMNS}"
-    );
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
     let scope_ids = serde_json::to_string(&new.scope_ids).map_err(ApiError::internal)?;
-    let inserted = sqlx::query_as::<_, DeviceImageRow>(&sql)
+    let done = sqlx::query(sql)
         .bind(id.hyphenated().to_string())
         .bind(tenant_id)
         .bind(new.display_name.as_str())
@@ -48,13 +47,18 @@ pub async fn insert_in(
         .bind(now)
         .bind(now)
         .bind(upload_due_at)
-        .fetch_all(&mut *tx)
+        .execute(&mut *tx)
         .await
         .map_err(|e| conflict_or_internal(e, new, id))?;
-    let row = inserted
+    let read_back = format!("SELECT {COLUMNS} FROM device_images WHERE seq = ?");
+    let rows = sqlx::query_as::<_, DeviceImageRow>(&read_back)
+        .bind(done.last_insert_rowid())
+        .fetch_all(&mut *tx)
+        .await?;
+    let row = rows
         .into_iter()
         .next()
-        .ok_or_else(|| ApiError::internal("INSERT … RETURNING returned no row"))?;
+        .ok_or_else(|| ApiError::internal("the inserted row could not be read back"))?;
     row.try_into()
 }
 

@@ -143,7 +143,7 @@ async fn commit_batch(db: &Database, jobs: &[Job]) -> Vec<Done> {
     };
     let mut results = Vec::with_capacity(jobs.len());
     for job in jobs {
-        results.push(match job {
+        let done = match job {
             Job::Insert {
                 tenant_id,
                 new,
@@ -158,10 +158,38 @@ async fn commit_batch(db: &Database, jobs: &[Job]) -> Vec<Done> {
             Job::Delete { tenant_id, id, .. } => {
                 Done::Deleted(repository::delete_in(&mut tx, tenant_id, *id).await)
             }
-        });
+        };
+        let storage_failed = matches!(
+            done,
+            Done::Inserted(Err(ApiError::Unavailable(_)))
+                | Done::Deleted(Err(ApiError::Unavailable(_)))
+        );
+        results.push(done);
+        // The transaction may be gone; running the rest would commit them one by one, outside it.
+        if storage_failed {
+            break;
+        }
     }
-    match tx.commit().await {
-        Ok(()) => results,
-        Err(e) => all_failed(&e),
+    // A storage failure (a 503) may have rolled the transaction back: see below how each write is answered.
+    let storage = results.iter().find_map(|r| match r {
+        Done::Inserted(Err(ApiError::Unavailable(m)))
+        | Done::Deleted(Err(ApiError::Unavailable(m))) => Some(m.clone()),
+        _ => None,
+    });
+    let unavailable = |job: &Job, message: &str| match job {
+        Job::Insert { .. } => Done::Inserted(Err(ApiError::Unavailable(message.to_owned()))),
+        Job::Delete { .. } => Done::Deleted(Err(ApiError::Unavailable(message.to_owned()))),
+    };
+    match (tx.commit().await, storage) {
+        (Ok(()), None) => results,
+        // Committed: what ran before the failure stands; what came after it never ran.
+        (Ok(()), Some(message)) => {
+            let ran = results.len();
+            results.extend(jobs[ran..].iter().map(|job| unavailable(job, &message)));
+            results
+        }
+        // Rolled back (SQLite does that by itself after a full disk or an I/O error): nothing of the batch stands.
+        (Err(_), Some(message)) => jobs.iter().map(|job| unavailable(job, &message)).collect(),
+        (Err(e), None) => all_failed(&e),
     }
 }

@@ -364,6 +364,7 @@ async fn a_full_database_gives_503_keeps_serving_reads_and_recovers_when_space_i
         }
         assert!(created.len() < 5000, "the quota never filled");
     };
+    assert_eq!(full.status(), 503, "{:?}", full.headers());
     assert_eq!(full.headers()["retry-after"], "1");
     let msg = assert_error(full, 503, "ServiceUnavailable").await;
     assert!(msg.contains("full"), "{msg}");
