@@ -104,7 +104,7 @@ pub async fn protocol(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let started = Instant::now();
-    let time = crate::clock::format_timestamp(chrono::Utc::now());
+    let arrived = chrono::Utc::now();
     let ids = RequestIds::for_request(&req);
     req.extensions_mut().insert(ids.clone());
     let state = req.app_data::<web::Data<AppState>>().cloned();
@@ -140,7 +140,7 @@ pub async fn protocol(
                 state,
                 seen.clone_for_journal(),
                 &ids,
-                time,
+                crate::clock::format_timestamp(arrived),
                 took,
                 fault_id,
             );

@@ -94,11 +94,8 @@ async fn a_batch_creates_three_images_gets_one_and_lists_them() {
     assert_eq!(stored, expected);
     // Each item was journaled as a request of its own, besides the batch itself.
     let journal: Value = app
-        .get(&format!("{}/_emulator/requests?limit=100", app.address))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("{}/_emulator/requests?limit=100", app.address))
+        .await;
     let paths: Vec<&str> = journal["value"]
         .as_array()
         .unwrap()

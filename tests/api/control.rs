@@ -87,12 +87,7 @@ async fn health_and_readiness() {
     let app = spawn_app().await;
     let res = app.get(&control(&app, "/health")).await;
     assert_eq!(res.status(), 200);
-    let ready: Value = app
-        .get(&control(&app, "/ready"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let ready: Value = app.get_json(&control(&app, "/ready")).await;
     assert_eq!(ready["status"], "ready");
     assert!(ready["migrations"].as_i64().unwrap() >= 4);
 }
@@ -163,19 +158,9 @@ async fn reset_leaves_the_database_as_a_freshly_migrated_one() {
     for (table, rows) in &expected {
         assert_eq!(&reset[table], rows, "{table}");
     }
-    let clock: Value = app
-        .get(&control(&app, "/clock"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let clock: Value = app.get_json(&control(&app, "/clock")).await;
     assert_eq!(clock["offsetSeconds"], 0.0);
-    let faults: Value = app
-        .get(&control(&app, "/faults"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let faults: Value = app.get_json(&control(&app, "/faults")).await;
     assert_eq!(faults["value"], json!([]));
 
     // Without catalog=true the catalog stays as it is.
@@ -218,12 +203,7 @@ async fn state_export_and_a_snapshot_that_opens_as_a_database() {
         &json!({"action": "error", "status": 500, "path": "/nothing"}),
     )
     .await;
-    let state: Value = app
-        .get(&control(&app, "/state"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let state: Value = app.get_json(&control(&app, "/state")).await;
     assert_eq!(state["images"][0]["id"], created["id"]);
     assert_eq!(
         state["images"][0]["tenantId"],
@@ -425,12 +405,7 @@ async fn error_rules_answer_with_graphs_envelope_count_down_and_survive_a_restar
     let dir = app.stop().await;
 
     let app = spawn_in(dir, |_| {}).await;
-    let stored: Value = app
-        .get(&control(&app, "/faults"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let stored: Value = app.get_json(&control(&app, "/faults")).await;
     assert_eq!(
         stored["value"][0]["remaining"], 1,
         "the rule and its count survive a restart"
@@ -446,12 +421,7 @@ async fn error_rules_answer_with_graphs_envelope_count_down_and_survive_a_restar
         200,
         "the rule expired after its count"
     );
-    let stored: Value = app
-        .get(&control(&app, "/faults"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let stored: Value = app.get_json(&control(&app, "/faults")).await;
     assert_eq!(stored["value"], json!([]));
     let entries = journal(&app, "?status=429").await;
     assert_eq!(entries[0]["faultId"], rule["id"]);
@@ -627,12 +597,7 @@ async fn advancing_the_clock_completes_a_pending_upload_at_once_and_is_stored() 
     let app = spawn_app().await;
     let created = app.create_ok("v1.0", &body("Clocked", "1.0.0")).await;
     let id = created["id"].as_str().unwrap().to_owned();
-    let before: Value = app
-        .get(&control(&app, "/clock"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let before: Value = app.get_json(&control(&app, "/clock")).await;
     let res = post(&app, "/clock", &json!({"advanceSeconds": 3600})).await;
     assert_eq!(res.status(), 200);
     let after: Value = res.json().await.unwrap();
@@ -650,12 +615,7 @@ async fn advancing_the_clock_completes_a_pending_upload_at_once_and_is_stored() 
     assert_eq!(status, "ready");
     let dir = app.stop().await;
     let app = spawn_in(dir, |_| {}).await;
-    let clock: Value = app
-        .get(&control(&app, "/clock"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let clock: Value = app.get_json(&control(&app, "/clock")).await;
     assert_eq!(
         clock["offsetSeconds"], 3600.0,
         "the offset survives a restart"

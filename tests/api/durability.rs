@@ -10,12 +10,7 @@ async fn a_restart_on_the_same_file_serves_the_same_json() {
     let app = spawn_with(|_| {}).await;
     let created = app.create_ok("beta", &body("Survivor", "1.0.0")).await;
     let url_path = format!("/{}", created["id"].as_str().unwrap());
-    let before: Value = app
-        .get(&app.images("beta", &url_path))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let before: Value = app.get_json(&app.images("beta", &url_path)).await;
     let dir = app.stop().await;
     // A graceful stop checkpoints the WAL into the main file.
     let wal = dir.path().join("emulator.db-wal");

@@ -134,6 +134,11 @@ impl TestApp {
         self.client.get(url).send().await.expect("request sent")
     }
 
+    /// GET and parse the body as JSON, whatever the status (the caller asserts what it expects).
+    pub async fn get_json(&self, url: &str) -> Value {
+        self.get(url).await.json().await.expect("a JSON body")
+    }
+
     /// A read-only pool on the emulator's file, as a CI suite would open it.
     pub async fn db(&self) -> SqlitePool {
         open_read_only(&self.db_path).await

@@ -173,7 +173,7 @@ async fn reads_show_the_state_as_of_now_and_the_background_task_updates_the_file
         &[("$filter", "status eq 'ready'")],
     )
     .unwrap();
-    let page: Value = app.get(url.as_str()).await.json().await.unwrap();
+    let page: Value = app.get_json(url.as_str()).await;
     assert_eq!(page["value"][0]["id"], id.as_str());
     assert_eq!(page["value"][0]["osStatus"], "supportedWithWarning");
 
@@ -332,12 +332,7 @@ async fn reupload_works_like_retry_upload_with_deprecation_headers() {
 async fn get_source_images_lists_the_catalog_in_both_forms_and_versions() {
     let app = spawn_app().await;
     for form in ["getSourceImages", "getSourceImages()", "GETSOURCEIMAGES()"] {
-        let v1: Value = app
-            .get(&app.images("v1.0", &format!("/{form}")))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let v1: Value = app.get_json(&app.images("v1.0", &format!("/{form}"))).await;
         assert_eq!(
             v1["@odata.context"],
             format!(
@@ -352,12 +347,7 @@ async fn get_source_images_lists_the_catalog_in_both_forms_and_versions() {
             json!({"displayName": "win11-24h2", "resourceId": WIN11, "subscriptionDisplayName": "Windows 365 images",
                    "subscriptionId": "0ac520ee-14c0-480f-b6c9-0a90c58ffff0"})
         );
-        let beta: Value = app
-            .get(&app.images("beta", &format!("/{form}")))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let beta: Value = app.get_json(&app.images("beta", &format!("/{form}"))).await;
         let gallery = &beta["value"][3];
         assert_eq!(gallery["resourceId"], GALLERY);
         assert_eq!(
@@ -379,7 +369,7 @@ async fn get_source_images_lists_the_catalog_in_both_forms_and_versions() {
         ],
     )
     .unwrap();
-    let page: Value = app.get(url.as_str()).await.json().await.unwrap();
+    let page: Value = app.get_json(url.as_str()).await;
     assert_eq!(page["@odata.count"], 2);
     assert_eq!(page["value"].as_array().unwrap().len(), 1);
     let next = page["@odata.nextLink"].as_str().unwrap();
@@ -387,7 +377,7 @@ async fn get_source_images_lists_the_catalog_in_both_forms_and_versions() {
         next.starts_with(&app.images("beta", "/getSourceImages?")),
         "{next}"
     );
-    let rest: Value = app.get(next).await.json().await.unwrap();
+    let rest: Value = app.get_json(next).await;
     assert_eq!(rest["value"][0]["resourceId"], NOT_GENERALIZED);
     assert!(rest.get("@odata.nextLink").is_none());
     // v1.0 has no category to filter on.
@@ -429,12 +419,7 @@ async fn catalog_changes_show_up_in_get_source_images_and_decide_later_uploads()
     assert_eq!(entry["displayName"], "broken");
     assert_eq!(entry["subscriptionId"], SUB);
     assert_eq!(entry["category"], "managedImage");
-    let listed: Value = app
-        .get(&app.images("v1.0", "/getSourceImages"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = app.get_json(&app.images("v1.0", "/getSourceImages")).await;
     assert!(listed["value"]
         .as_array()
         .unwrap()
@@ -482,12 +467,7 @@ async fn catalog_changes_show_up_in_get_source_images_and_decide_later_uploads()
         get(&app, "v1.0", &gone).await["errorCode"],
         "sourceImageNotFound"
     );
-    let listed: Value = app
-        .get(&app.images("v1.0", "/getSourceImages"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = app.get_json(&app.images("v1.0", "/getSourceImages")).await;
     assert!(!listed["value"]
         .as_array()
         .unwrap()
@@ -504,21 +484,18 @@ async fn catalog_changes_show_up_in_get_source_images_and_decide_later_uploads()
         .unwrap();
     assert_eq!(res.status(), 200);
     let one: Value = app
-        .get(&format!(
+        .get_json(&format!(
             "{catalog}{}",
             new_id
                 .to_uppercase()
                 .replace("/SUBSCRIPTIONS/", "/subscriptions/")
         ))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(
         (one["outcome"].as_str(), &one["errorCode"]),
         (Some("ready"), &Value::Null)
     );
-    let all: Value = app.get(&catalog).await.json().await.unwrap();
+    let all: Value = app.get_json(&catalog).await;
     assert_eq!(all["value"].as_array().unwrap().len(), 4);
 }
 

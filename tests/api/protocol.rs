@@ -12,18 +12,8 @@ async fn v1_omits_scope_ids_and_status_details_and_beta_has_them() {
     sent["scopeIds"] = json!(["7"]);
     let created = app.create_ok("beta", &sent).await;
     let id = created["id"].as_str().unwrap();
-    let beta: Value = app
-        .get(&app.images("beta", &format!("/{id}")))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let v1: Value = app
-        .get(&app.images("v1.0", &format!("/{id}")))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let beta: Value = app.get_json(&app.images("beta", &format!("/{id}"))).await;
+    let v1: Value = app.get_json(&app.images("v1.0", &format!("/{id}"))).await;
     assert_eq!(beta["scopeIds"], json!(["7"]));
     assert_eq!(beta["statusDetails"], Value::Null);
     assert!(beta.as_object().unwrap().contains_key("statusDetails"));
@@ -81,7 +71,7 @@ async fn the_prefer_header_switches_evolvable_members() {
     assert_eq!(v1["status"], "unknownFutureValue");
     assert_eq!(v1["errorCode"], "unknownFutureValue");
     // The list applies the same projection.
-    let list: Value = app.get(&app.images("beta", "")).await.json().await.unwrap();
+    let list: Value = app.get_json(&app.images("beta", "")).await;
     assert_eq!(list["value"][0]["status"], "unknownFutureValue");
 }
 

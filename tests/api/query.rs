@@ -483,7 +483,7 @@ async fn count_top_skip_and_the_count_segment() {
         next.contains("$skip=1") && next.contains("$orderby=displayName"),
         "{next}"
     );
-    let rest: Value = app.get(&next).await.json().await.unwrap();
+    let rest: Value = app.get_json(&next).await;
     seen.extend(
         rest["value"]
             .as_array()
@@ -565,7 +565,7 @@ async fn a_sorted_filtered_walk_sees_every_original_match_once_while_others_inse
         .unwrap()
         .to_string();
     for round in 0.. {
-        let page: Value = app.get(&url).await.json().await.unwrap();
+        let page: Value = app.get_json(&url).await;
         seen.extend(
             page["value"]
                 .as_array()
