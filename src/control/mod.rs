@@ -6,7 +6,9 @@ pub mod faults;
 pub mod journal;
 pub mod metrics;
 pub mod state;
+pub mod tenants;
 pub mod token;
+pub mod ui;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -26,6 +28,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/ready", web::get().to(ready))
             .route("/reset", web::post().to(state::reset))
             .route("/state", web::get().to(state::export))
+            .route("/tenants", web::get().to(tenants::list))
             .route("/snapshot", web::post().to(state::snapshot))
             .route("/token", web::post().to(token::issue))
             .route("/clock", web::get().to(clock::show))
@@ -43,7 +46,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/faults/{id}",
                 web::delete().to(|path, state| faults::delete(Some(path), state)),
             )
-            .configure(crate::source_images::catalog::configure),
+            .configure(crate::source_images::catalog::configure)
+            .configure(ui::configure),
     )
     .route("/metrics", web::get().to(metrics::render));
 }
@@ -73,7 +77,9 @@ async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     }
 }
 
-/// With `--admin-token`, every control-plane route but `health` needs it, as `X-Emulator-Admin-Token` or a bearer token.
+/// With `--admin-token`, every control-plane route but `health` (and the dashboard's login) needs it, as
+/// `X-Emulator-Admin-Token`, a bearer token, or the dashboard's session cookie. A browser asking for the dashboard
+/// without it gets the login form.
 async fn admin_guard(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -83,25 +89,36 @@ async fn admin_guard(
         .and_then(|s| s.settings.admin_token.clone())
         .filter(|t| !t.is_empty());
     if let Some(expected) = expected {
-        let header = |name: &str| {
-            req.headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::trim)
-        };
-        let bearer = header("authorization")
-            .and_then(|v| v.strip_prefix("Bearer ").or(v.strip_prefix("bearer ")));
-        let given = header("x-emulator-admin-token").or(bearer);
-        if req.path() != "/_emulator/health" && given != Some(expected.as_str()) {
-            let error = ApiError::Unauthorized(
-                "The control plane needs the admin token (X-Emulator-Admin-Token or Authorization: Bearer).".into(),
-            );
-            return Ok(req
-                .into_response(error.error_response())
-                .map_into_right_body());
+        let open = req.path() == "/_emulator/health" || ui::is_public(req.path());
+        if !open && !has_admin_token(req.headers(), &expected) {
+            let response = if ui::wants_login_page(&req) {
+                ui::login_page(false)
+            } else {
+                ApiError::Unauthorized(
+                    "The control plane needs the admin token (X-Emulator-Admin-Token or Authorization: Bearer).".into(),
+                )
+                .error_response()
+            };
+            return Ok(req.into_response(response).map_into_right_body());
         }
     }
     next.call(req)
         .await
         .map(ServiceResponse::map_into_left_body)
+}
+
+/// Whether a request carries the admin token: as `X-Emulator-Admin-Token`, `Authorization: Bearer`, or the dashboard's
+/// session cookie.
+fn has_admin_token(headers: &actix_web::http::header::HeaderMap, expected: &str) -> bool {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    let bearer = header("authorization")
+        .and_then(|v| v.strip_prefix("Bearer ").or(v.strip_prefix("bearer ")));
+    header("x-emulator-admin-token") == Some(expected)
+        || bearer == Some(expected)
+        || ui::cookie_token(headers) == Some(ui::percent_encode(expected).as_str())
 }

@@ -69,6 +69,9 @@ struct Seen {
     version: Option<&'static str>,
     /// A Graph request (not the control plane): faults apply and the journal records it.
     graph: bool,
+    /// Sent by the dashboard (`X-Emulator-Client: dashboard`): faulted like any request, but not journaled, so the
+    /// journal shows what the user's own clients sent rather than the dashboard's polling.
+    dashboard: bool,
     headers: String,
 }
 
@@ -88,6 +91,10 @@ impl Seen {
                 .and_then(|s| ApiVersion::parse(s))
                 .map(ApiVersion::as_str),
             graph: !matches!(route, "/_emulator" | "/metrics"),
+            dashboard: req
+                .headers()
+                .get("x-emulator-client")
+                .is_some_and(|v| v.as_bytes() == b"dashboard"),
             headers: if journal {
                 selected_headers(req.headers())
             } else {
@@ -114,7 +121,13 @@ pub async fn protocol(
         Some(state) if seen.graph => with_faults(req, next, state, &seen, &ids).await?,
         _ => (call(req, next, &ids).await?, None),
     };
-    let mut res = if res.status().is_client_error() || res.status().is_server_error() {
+    let failed = res.status().is_client_error() || res.status().is_server_error();
+    // The dashboard's login form is the one error answer meant for a person: a page, not an envelope.
+    let page = res
+        .response()
+        .extensions()
+        .contains::<crate::control::ui::LoginPage>();
+    let mut res = if failed && !page {
         into_envelope(res, &ids)
     } else {
         res
@@ -134,7 +147,7 @@ pub async fn protocol(
         state
             .metrics
             .observe(seen.route, &seen.method, status, took);
-        if journal && seen.graph {
+        if journal && seen.graph && !seen.dashboard {
             res = journal_entry(
                 res,
                 state,

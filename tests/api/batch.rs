@@ -93,15 +93,7 @@ async fn a_batch_creates_three_images_gets_one_and_lists_them() {
     expected.sort();
     assert_eq!(stored, expected);
     // Each item was journaled as a request of its own, besides the batch itself.
-    let journal: Value = app
-        .get_json(&format!("{}/_emulator/requests?limit=100", app.address))
-        .await;
-    let paths: Vec<&str> = journal["value"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["path"].as_str().unwrap())
-        .collect();
+    let paths = app.journal_paths("?limit=100").await;
     assert_eq!(paths.iter().filter(|p| p.ends_with("/$batch")).count(), 2);
     assert_eq!(paths.len(), 2 + 5);
 }

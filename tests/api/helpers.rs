@@ -139,6 +139,19 @@ impl TestApp {
         self.get(url).await.json().await.expect("a JSON body")
     }
 
+    /// The paths of the journal's entries, newest first (`?limit=100` and other filters in `query`).
+    pub async fn journal_paths(&self, query: &str) -> Vec<String> {
+        let journal = self
+            .get_json(&format!("{}/_emulator/requests{query}", self.address))
+            .await;
+        journal["value"]
+            .as_array()
+            .expect("a journal page")
+            .iter()
+            .map(|e| e["path"].as_str().expect("a path").to_owned())
+            .collect()
+    }
+
     /// A read-only pool on the emulator's file, as a CI suite would open it.
     pub async fn db(&self) -> SqlitePool {
         open_read_only(&self.db_path).await

@@ -14,4 +14,5 @@ mod protocol;
 mod query;
 mod read_delete;
 mod reliability;
+mod ui;
 mod validation;
