@@ -9,6 +9,7 @@
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use sqlx::sqlite::{
@@ -62,6 +63,40 @@ const READERS: u32 = 2;
 const PAGE_SIZE: u64 = 4096;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Set when a query failed for a storage reason (see [`storage_failed`]): the writer connection is then replaced
+/// before its next use. Process-wide, since errors are classified where no database is at hand; a spurious
+/// replacement costs one reopen and nothing else.
+static WRITER_SUSPECT: AtomicBool = AtomicBool::new(false);
+
+/// Notes a storage failure (read-only or missing file, I/O error, full disk). A writer connection that saw one may
+/// be unusable after the cause is gone: one that was opened while its WAL file could not be written stays read-only
+/// for good, so the next write gets a fresh connection.
+pub fn storage_failed() {
+    WRITER_SUSPECT.store(true, Ordering::Release);
+}
+
+/// Whether the idle writer connection may serve the next write. Not after a storage failure, and not when sqlx
+/// still counts a transaction as open: after a failed `COMMIT` SQLite may have rolled the transaction back by
+/// itself while sqlx still counts it, so the next `begin` would only open a savepoint, and its "commit" would
+/// release the savepoint inside a transaction that never commits: a 201 for a row that is not stored. Such a
+/// connection is closed instead and the pool opens a fresh one, as late as possible (when the connection is taken,
+/// not when it is given back), once the cause may be gone.
+async fn keep_writer(conn: &mut sqlx::SqliteConnection) -> Result<bool, sqlx::Error> {
+    use sqlx::TransactionManager;
+    // A ping waits for the worker to run what is queued before it (a dropped transaction's rollback).
+    sqlx::Connection::ping(conn).await?;
+    let depth = sqlx::sqlite::SqliteTransactionManager::get_transaction_depth(conn);
+    let suspect = WRITER_SUSPECT.swap(false, Ordering::AcqRel);
+    if suspect || depth != 0 {
+        tracing::warn!(
+            depth,
+            "replacing the writer connection after a storage failure"
+        );
+        return Ok(false);
+    }
+    Ok(true)
+}
+
 impl Database {
     /// Opens (creating folder and file) and migrates the database at `location`, or a private in-memory one for
     /// `:memory:`.
@@ -98,6 +133,7 @@ impl Database {
             .min_connections(1)
             .idle_timeout(None)
             .max_lifetime(None)
+            .before_acquire(|conn, _| Box::pin(keep_writer(conn)))
             .connect_with(writer_options)
             .await
             .map_err(|e| DbError(format!("cannot open {location}: {e}")))?;

@@ -252,25 +252,33 @@ impl ApiError {
             }
             sqlx::Error::Database(db) => {
                 let code = db.code().and_then(|c| c.parse::<i32>().ok()).unwrap_or(0) & 0xff;
-                match code {
-                    5 | 6 => Some("the database is locked"),
+                let reason = match code {
+                    5 | 6 => return Self::unavailable(e, "the database is locked"),
                     8 => Some("the database is read-only"),
                     10 | 14 | 15 => Some("the database cannot be read or written"),
                     13 => Some("the disk is full"),
                     _ => None,
+                };
+                if reason.is_some() {
+                    // The writer connection is replaced before its next write (see `db::keep_writer`).
+                    crate::db::storage_failed();
                 }
+                reason
             }
             _ => None,
         };
         match unavailable {
-            Some(reason) => {
-                tracing::warn!(cause = %e, "storage unavailable");
-                Self::Unavailable(format!(
-                    "The service is unavailable: {reason}. Retry later."
-                ))
-            }
+            Some(reason) => Self::unavailable(e, reason),
             None => Self::internal(format!("database: {e}")),
         }
+    }
+
+    /// A 503 for a storage failure; the cause goes to the log only.
+    fn unavailable(e: &sqlx::Error, reason: &str) -> Self {
+        tracing::warn!(cause = %e, "storage unavailable");
+        Self::Unavailable(format!(
+            "The service is unavailable: {reason}. Retry later."
+        ))
     }
 }
 

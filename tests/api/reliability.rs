@@ -229,6 +229,68 @@ async fn a_locked_database_gives_503_with_retry_after_and_recovers() {
     assert_eq!(app.image_rows().await, 2);
 }
 
+/// `chattr +i`/`-i` on the database's files: the immutable flag refuses writes even through descriptors that are
+/// already open (which a `chmod` does not), so it makes the file read-only under the running emulator. Needs root
+/// on a file system with the flag (ext4 here; CI runs as root). The `-shm` index is left alone: SQLite maps it into
+/// memory, where a refused write is a SIGBUS rather than an error (it holds no data, only the WAL's index).
+fn immutable(db: &std::path::Path, on: bool) -> bool {
+    let flag = if on { "+i" } else { "-i" };
+    ["", "-wal"].iter().all(|suffix| {
+        let path = format!("{}{suffix}", db.display());
+        Command::new("chattr")
+            .args([flag, &path])
+            .status()
+            .is_ok_and(|s| s.success())
+    })
+}
+
+#[tokio::test]
+async fn a_read_only_database_file_gives_503_with_retry_after_and_recovers() {
+    let app = spawn_with(|s| s.journal_max = 0).await;
+    let before = app.create_ok("v1.0", &body("Before", "1.0.0")).await;
+    if !immutable(&app.db_path, true) {
+        immutable(&app.db_path, false);
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI runs as root on ext4, where chattr +i must work"
+        );
+        eprintln!("skipped: chattr +i needs root and a file system that supports it");
+        return;
+    }
+    let refused = app.create("v1.0", &body("Refused", "1.0.0")).await;
+    let retry = refused.headers().get("retry-after").cloned();
+    let status = refused.status();
+    let delete = app
+        .client
+        .delete(app.images("v1.0", &format!("/{}", before["id"].as_str().unwrap())))
+        .send()
+        .await
+        .unwrap();
+    let reads = app.get(&app.images("v1.0", "")).await.status();
+    assert!(immutable(&app.db_path, false), "chattr -i");
+    assert_eq!(status, 503);
+    assert_eq!(retry.unwrap(), "1");
+    assert_eq!(delete.status(), 503, "a delete is a write too");
+    assert_eq!(reads, 200, "reads are still served");
+    // The cause is gone: writes work again, and the refused create left nothing behind.
+    // A 201 after the failure means stored: the emulator reads it back, and so does a fresh connection.
+    let after = app.create_ok("v1.0", &body("After", "1.0.0")).await;
+    let url = app.images("v1.0", &format!("/{}", after["id"].as_str().unwrap()));
+    assert_eq!(app.get(&url).await.status(), 200);
+    let pool = app.db().await;
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT display_name FROM device_images ORDER BY seq")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(names, ["Before", "After"]);
+    let check: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(check, "ok");
+}
+
 #[tokio::test]
 async fn hostile_input_gets_the_envelope_and_changes_nothing() {
     let app = spawn_app().await;
