@@ -203,12 +203,20 @@ pub async fn assert_error(res: reqwest::Response, status: u16, code: &str) -> St
     error["message"].as_str().unwrap().to_owned()
 }
 
-/// The binary `cargo test` built.
-pub const BIN: &str = env!("CARGO_BIN_EXE_cloudpc-emulator");
+/// The binary the process tests run: `EMULATOR_BIN` when set (`.ci/run` points it at the release build it has just
+/// made, so the crash tests run what users run), else the one `cargo test` built.
+pub fn bin() -> PathBuf {
+    std::env::var_os("EMULATOR_BIN")
+        .filter(|v| !v.is_empty())
+        .map_or_else(
+            || PathBuf::from(env!("CARGO_BIN_EXE_cloudpc-emulator")),
+            PathBuf::from,
+        )
+}
 
 /// Starts the binary and waits for its one line on standard output; returns the child and the base URL.
 pub fn start(args: &[&str], envs: &[(&str, &str)]) -> (Child, String) {
-    let mut child = Command::new(BIN)
+    let mut child = Command::new(bin())
         .args(args)
         .envs(envs.iter().copied())
         .env("RUST_LOG", "warn")

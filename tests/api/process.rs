@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-use crate::helpers::{body, open_read_only, signal, start, BIN, COLLECTION};
+use crate::helpers::{bin, body, open_read_only, signal, start, COLLECTION};
 
 #[tokio::test]
 async fn the_binary_announces_its_address_serves_and_stops_cleanly_on_sigterm() {
@@ -35,7 +35,7 @@ async fn the_binary_announces_its_address_serves_and_stops_cleanly_on_sigterm() 
         .unwrap()
         .to_owned();
 
-    let health = Command::new(BIN)
+    let health = Command::new(bin())
         .args(["healthcheck", "--url", &format!("{url}/_emulator/health")])
         .status()
         .unwrap();
@@ -57,7 +57,7 @@ async fn the_binary_announces_its_address_serves_and_stops_cleanly_on_sigterm() 
     assert_eq!(ids, [id]);
 
     // Nobody listens now: the healthcheck fails.
-    let health = Command::new(BIN)
+    let health = Command::new(bin())
         .args(["healthcheck", "--url", &format!("{url}/_emulator/health")])
         .stderr(Stdio::null())
         .status()
@@ -114,12 +114,12 @@ async fn flags_work_and_an_in_memory_database_needs_no_file() {
 
 #[test]
 fn bad_flags_and_unusable_databases_exit_non_zero() {
-    let out = Command::new(BIN)
+    let out = Command::new(bin())
         .args(["--page-size", "0"])
         .output()
         .unwrap();
     assert!(!out.status.success());
-    let out = Command::new(BIN)
+    let out = Command::new(bin())
         .args(["--auth", "maybe"])
         .output()
         .unwrap();
@@ -128,7 +128,7 @@ fn bad_flags_and_unusable_databases_exit_non_zero() {
     let dir = tempfile::tempdir().unwrap();
     let garbage = dir.path().join("garbage.db");
     std::fs::write(&garbage, vec![0x42u8; 8192]).unwrap();
-    let out = Command::new(BIN)
+    let out = Command::new(bin())
         .args([
             "--listen",
             "127.0.0.1:0",
@@ -153,7 +153,7 @@ async fn the_token_subcommand_mints_what_jwt_mode_accepts_and_tokens_reach_neith
     let db = dir.path().join("emulator.db");
     let db_arg = db.to_str().unwrap();
     let stderr_path = dir.path().join("stderr.log");
-    let mut child = Command::new(BIN)
+    let mut child = Command::new(bin())
         .args([
             "--listen",
             "127.0.0.1:0",
@@ -178,7 +178,7 @@ async fn the_token_subcommand_mints_what_jwt_mode_accepts_and_tokens_reach_neith
         .to_owned();
 
     // Signed with the secret stored in the running emulator's database.
-    let out = Command::new(BIN)
+    let out = Command::new(bin())
         .args([
             "--database",
             db_arg,
@@ -214,7 +214,7 @@ async fn the_token_subcommand_mints_what_jwt_mode_accepts_and_tokens_reach_neith
         .unwrap();
     assert_eq!(res.status(), 200);
     // A token from another secret is refused.
-    let other = Command::new(BIN)
+    let other = Command::new(bin())
         .args(["--jwt-secret", "other", "token"])
         .output()
         .unwrap();
@@ -294,7 +294,7 @@ async fn a_self_signed_certificate_serves_https_that_clients_can_trust() {
         let status = https_get(&cert, host, &port, "/_emulator/health");
         assert_eq!(status, "200", "{host}");
     }
-    let health = Command::new(BIN)
+    let health = Command::new(bin())
         .args(["healthcheck", "--url", &format!("{url}/_emulator/health")])
         .status()
         .unwrap();
