@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Soak (issue 9): a bounded run of sustained mixed load (80% GET by id, 20% POST create, uploads finishing every
 # few seconds, the journal on at its default bound) against the release build, sampling the server's resident
-# memory, the journal's row count and the WAL's size every 10 s. Memory must stay flat once the caches are warm:
-# the verdict compares the largest RSS of the second half of the run with the RSS at the end of the first minute.
-# Usage: bench/soak.sh [SECONDS]   (default 180; the run stops by itself)
+# memory, the journal's row count and the WAL's size every 10 s. The database grows all along (a fifth of the
+# requests are creates), so SQLite's page caches (2 MB per connection) and malloc's arenas fill during the first
+# minutes; after that memory must stay flat: the verdict compares the largest RSS of the last 30% of the run with
+# the RSS at 60% of it, and allows 5%.
+# Usage: bench/soak.sh [SECONDS]   (default 300; the run stops by itself)
 # Needs wrk and sqlite3 (installed with apt-get when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SECONDS_TOTAL=${1:-180}
-[ "$SECONDS_TOTAL" -ge 120 ] || { echo "run at least 120 s: the first minute is the warm-up" >&2; exit 2; }
+SECONDS_TOTAL=${1:-300}
+[ "$SECONDS_TOTAL" -ge 120 ] || { echo "run at least 120 s: the caches need a few minutes to fill" >&2; exit 2; }
 for tool in wrk sqlite3; do
   command -v "$tool" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$tool" >/dev/null; }
 done
@@ -46,11 +48,11 @@ done
 wait "$wrk_pid"
 grep -E 'Requests/sec|Non-2xx|requests in' "$work/wrk.txt"
 printf '%s\n' "${samples[@]}" | awk -v total="$SECONDS_TOTAL" '
-  $1 == 60 { warm = $2 }
-  $1 > total / 2 && $2 > late { late = $2 }
+  $1 <= total * 0.6 { warm = $2 }
+  $1 > total * 0.7 && $2 > late { late = $2 }
   END {
     growth = (late - warm) / warm * 100
-    printf "RSS after the warm-up minute %.1f MB, largest in the second half %.1f MB (%+.1f%%): %s\n",
-      warm, late, growth, (growth <= 10 ? "flat" : "GROWING")
-    exit growth <= 10 ? 0 : 1
+    printf "RSS at 60%% of the run %.1f MB, largest in its last 30%% %.1f MB (%+.1f%%): %s\n",
+      warm, late, growth, (growth <= 5 ? "flat" : "GROWING")
+    exit growth <= 5 ? 0 : 1
   }'

@@ -50,7 +50,7 @@ pub async fn list(
     }
     lifecycle::settle(state).await?;
     let page = fetch_page(
-        &state.db.reader,
+        &state.db,
         &query,
         &ctx.tenant,
         COLUMNS,
@@ -95,7 +95,7 @@ pub async fn count(
         ctx.include_unknown_enum_members,
     )?;
     lifecycle::settle(state).await?;
-    let n = count_matches(&state.db.reader, &query, &ctx.tenant).await?;
+    let n = count_matches(&state.db, &query, &ctx.tenant).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/plain"))
         .insert_header(("OData-Version", "4.0"))

@@ -91,7 +91,7 @@ pub async fn get(
     let rows = sqlx::query_as::<_, DeviceImageRow>(&sql)
         .bind(tenant_id)
         .bind(id.hyphenated().to_string())
-        .fetch_all(&db.reader)
+        .fetch_all(&mut *db.read().await?)
         .await?;
     rows.into_iter()
         .next()

@@ -62,7 +62,7 @@ pub async fn get_source_images(
         &[],
     )?;
     let page = fetch_page(
-        &state.db.reader,
+        &state.db,
         &query,
         "",
         COLUMNS,

@@ -1,10 +1,11 @@
 //! Running a [`CollectionQuery`]: one page of rows with their keyset positions, the count, and the next link.
 
 use serde_json::Value;
-use sqlx::sqlite::{SqlitePool, SqliteRow};
+use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
 use super::CollectionQuery;
+use crate::db::Database;
 use crate::error::ApiError;
 
 /// One page of a collection, ready to be projected.
@@ -18,7 +19,7 @@ pub struct Page<T> {
 /// Fetches the page the query asks for: at most `page_size` (and `$top`) rows of `columns`, each turned into a `T`
 /// by `map`; `collection_url` is the absolute URL the next link continues.
 pub async fn fetch_page<T>(
-    pool: &SqlitePool,
+    db: &Database,
     query: &CollectionQuery,
     scope: &str,
     columns: &str,
@@ -30,7 +31,7 @@ pub async fn fetch_page<T>(
     let statement = query.page_statement(scope, columns, limit + 1)?;
     // fetch_all steps every statement to its end, so no read transaction stays open (the WAL can checkpoint).
     let rows = sqlx::query_with(&statement.sql, statement.arguments()?)
-        .fetch_all(pool)
+        .fetch_all(&mut *db.read().await?)
         .await?;
     let more = rows.len() > limit as usize;
     let kept = &rows[..rows.len().min(limit as usize)];
@@ -39,7 +40,7 @@ pub async fn fetch_page<T>(
         _ => None,
     };
     let count = match query.count {
-        true => Some(count(pool, query, scope).await?),
+        true => Some(count(db, query, scope).await?),
         false => None,
     };
     let items = kept.iter().map(map).collect::<Result<_, _>>()?;
@@ -51,14 +52,10 @@ pub async fn fetch_page<T>(
 }
 
 /// How many rows match the query's `$filter`.
-pub async fn count(
-    pool: &SqlitePool,
-    query: &CollectionQuery,
-    scope: &str,
-) -> Result<i64, ApiError> {
+pub async fn count(db: &Database, query: &CollectionQuery, scope: &str) -> Result<i64, ApiError> {
     let statement = query.count_statement(scope);
     let counts: Vec<i64> = sqlx::query_scalar_with(&statement.sql, statement.arguments()?)
-        .fetch_all(pool)
+        .fetch_all(&mut *db.read().await?)
         .await?;
     counts
         .first()
