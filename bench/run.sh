@@ -13,8 +13,9 @@ ROUNDS=3 DURATION=10s SCALE=1
 for tool in wrk sqlite3; do
   command -v "$tool" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$tool" >/dev/null; }
 done
-cargo build --release --quiet
+cargo build --release --quiet --bin cloudpc-emulator --example fixed
 bin=$PWD/target/release/cloudpc-emulator
+fixed=$PWD/target/release/examples/fixed
 work=$(mktemp -d)
 pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
@@ -69,6 +70,13 @@ echo "machine: $(nproc) cores, $(awk '/model name/ {$1=$2=$3=""; print; exit}' /
 echo "runs: $ROUNDS x $DURATION, 64 connections, server on core 0, wrk on core 1; server flags: ${BENCH_FLAGS:-(defaults)}"
 echo
 header
+# The ceiling: the same actix-web setup answering a fixed body without any database (bench/fixed.rs).
+rm -f "$work/fifo"; mkfifo "$work/fifo"
+taskset -c 0 "$fixed" 127.0.0.1:0 >"$work/fifo" & pid=$!
+exec 3<"$work/fifo"; read -r line <&3; url=${line#listening on }
+bench "baseline: fixed 201, no database" "$url$PATH_IMAGES" create.lua
+bench "baseline: fixed 200, no database" "$url$PATH_IMAGES" get.lua 1000
+stop
 fill "$work/small.db" 1000
 start "$work/small.db"
 bench "POST create (durable)" "$url$PATH_IMAGES" create.lua
