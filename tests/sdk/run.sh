@@ -12,7 +12,7 @@ fi
 "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/sdk/requirements.txt
 
 cargo build --release --quiet
-bin=./target/release/cloudpc-emulator
+bin=${CARGO_TARGET_DIR:-./target}/release/cloudpc-emulator
 workdir=$(mktemp -d)
 pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; rm -rf "$workdir"; }

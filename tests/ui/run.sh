@@ -14,4 +14,5 @@ fi
 PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
 
 (cd ../.. && cargo build --release --quiet)
-node --test --test-reporter=spec dashboard.test.mjs
+target=${CARGO_TARGET_DIR:-$(cd ../.. && pwd)/target}
+EMULATOR_BIN=${EMULATOR_BIN:-$target/release/cloudpc-emulator} node --test --test-reporter=spec dashboard.test.mjs
