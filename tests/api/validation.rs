@@ -284,3 +284,67 @@ async fn malformed_bodies_are_400_wrong_media_types_415_and_oversized_bodies_413
     assert_error(res, 413, "RequestEntityTooLarge").await;
     assert_eq!(app.image_rows().await, 1);
 }
+
+/// Issue 9: every property a create accepts, with every JSON type it does not accept, is a 400 that names the
+/// property, and nothing is stored.
+#[tokio::test]
+async fn every_property_with_every_wrong_json_type_is_refused() {
+    let app = spawn_app().await;
+    let types: [(&str, Value); 5] = [
+        ("boolean", json!(true)),
+        ("number", json!(7)),
+        ("string", json!("7")),
+        ("array", json!(["7"])),
+        ("object", json!({ "a": "7" })),
+    ];
+    // Each property and the JSON types it takes (null aside: optional properties take it, required ones do not).
+    let properties: [(&str, &[&str]); 16] = [
+        ("displayName", &["string"]),
+        ("version", &["string"]),
+        ("sourceImageResourceId", &["string"]),
+        ("id", &["string"]),
+        ("operatingSystem", &["string"]),
+        ("osBuildNumber", &["string"]),
+        ("osVersionNumber", &["string"]),
+        ("sizeInGB", &["number"]),
+        ("osStatus", &["string"]),
+        ("status", &["string"]),
+        ("errorCode", &["string"]),
+        ("statusDetails", &["string"]),
+        ("expirationDate", &["string"]),
+        ("scopeIds", &["array"]),
+        ("lastModifiedDateTime", &["string"]),
+        ("@odata.type", &["string"]),
+    ];
+    let mut tried = 0;
+    for (property, accepted) in properties {
+        for (kind, value) in &types {
+            if accepted.contains(kind) {
+                continue;
+            }
+            let res = app
+                .create("beta", &with(property, Some(value.clone())))
+                .await;
+            let message = assert_error(res, 400, "badRequest").await;
+            assert!(
+                message.contains(property),
+                "{property} as a {kind}: the message does not name it: {message}"
+            );
+            tried += 1;
+        }
+    }
+    // Arrays and numbers of the wrong inner kind too.
+    for (property, value) in [
+        ("scopeIds", json!([7])),
+        ("scopeIds", json!([["a"]])),
+        ("sizeInGB", json!(1.5)),
+        ("sizeInGB", json!(-1)),
+    ] {
+        let res = app.create("beta", &with(property, Some(value))).await;
+        let message = assert_error(res, 400, "badRequest").await;
+        assert!(message.contains(property), "{message}");
+        tried += 1;
+    }
+    assert_eq!(tried, 68);
+    assert_eq!(app.image_rows().await, 0, "nothing was stored");
+}
