@@ -74,13 +74,26 @@ function say(message, isError = false) {
   if (!isError) statusTimer = setTimeout(() => { box.textContent = ''; }, 5000);
 }
 
-/** Wraps an async event handler: a failure becomes a message on the page, never an unhandled rejection. */
-function guard(fn) {
+/** What put the error on the page, so that its own next success takes it away. */
+let errorFrom = null;
+
+function clearError() {
+  if ($('#status').classList.contains('error')) say('');
+  errorFrom = null;
+}
+
+/**
+ * Wraps an async event handler: a failure becomes a message on the page, never an unhandled rejection. A user's
+ * action that succeeds clears any error; a background refresh that succeeds clears only the error it caused.
+ */
+function guard(fn, { background = false } = {}) {
   return async (...args) => {
     try {
       await fn(...args);
+      if (!background || errorFrom === fn) clearError();
     } catch (e) {
       say(e instanceof Failure ? `${e.code}: ${e.message}` : String(e), true);
+      errorFrom = fn;
     }
   };
 }
@@ -126,6 +139,7 @@ function showView(name, focus = false) {
     $(`#view-${view}`).hidden = !selected;
   }
   if (focus) $(`#tab-${name}`).focus();
+  clearError();
   if (window.location.hash !== `#${name}`) history.replaceState(null, '', `#${name}`);
   refreshView(name);
 }
@@ -627,11 +641,12 @@ function live() {
   tickClock();
   if (document.hidden) return;
   ticks += 1;
-  if (ticks % 5 === 0) { guard(loadClock)(); loadReady(); }
+  const background = { background: true };
+  if (ticks % 5 === 0) { guard(loadClock, background)(); loadReady(); }
   if (ticks % 2 !== 0) return;
-  if (currentView === 'images' && $('#images-live').checked) guard(loadImages)();
-  if (currentView === 'requests' && $('#requests-live').checked) guard(loadRequests)();
-  if (currentView === 'images' && ticks % 4 === 0) guard(loadTenants)();
+  if (currentView === 'images' && $('#images-live').checked) guard(loadImages, background)();
+  if (currentView === 'requests' && $('#requests-live').checked) guard(loadRequests, background)();
+  if (currentView === 'images' && ticks % 4 === 0) guard(loadTenants, background)();
 }
 
 document.addEventListener('DOMContentLoaded', () => {
