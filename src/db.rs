@@ -57,13 +57,14 @@ pub struct Database {
 /// reads than a pool).
 #[derive(Debug)]
 struct FastReaders {
-    conns: Vec<tokio::sync::Mutex<SqliteConnection>>,
+    /// `None` once closed ([`Database::close`]).
+    conns: Vec<tokio::sync::Mutex<Option<SqliteConnection>>>,
     next: AtomicUsize,
 }
 
 /// A read-only connection, however it was obtained; dereferences to the connection, so `&mut *guard` executes.
 pub enum ReadConn<'a> {
-    Fast(tokio::sync::MutexGuard<'a, SqliteConnection>),
+    Fast(tokio::sync::MappedMutexGuard<'a, SqliteConnection>),
     Pooled(sqlx::pool::PoolConnection<sqlx::Sqlite>),
 }
 
@@ -200,7 +201,7 @@ impl Database {
             let conn = SqliteConnection::connect_with(&options)
                 .await
                 .map_err(|e| DbError(format!("cannot open {location} for reading: {e}")))?;
-            conns.push(tokio::sync::Mutex::new(conn));
+            conns.push(tokio::sync::Mutex::new(Some(conn)));
         }
         Ok(Self {
             writer,
@@ -218,13 +219,17 @@ impl Database {
         let Some(fast) = &self.fast else {
             return Ok(ReadConn::Pooled(self.reader.acquire().await?));
         };
-        for conn in &fast.conns {
-            if let Ok(guard) = conn.try_lock() {
-                return Ok(ReadConn::Fast(guard));
+        let free = fast.conns.iter().find_map(|conn| conn.try_lock().ok());
+        let guard = match free {
+            Some(guard) => guard,
+            None => {
+                let turn = fast.next.fetch_add(1, Ordering::Relaxed) % fast.conns.len();
+                fast.conns[turn].lock().await
             }
-        }
-        let turn = fast.next.fetch_add(1, Ordering::Relaxed) % fast.conns.len();
-        Ok(ReadConn::Fast(fast.conns[turn].lock().await))
+        };
+        tokio::sync::MutexGuard::try_map(guard, Option::as_mut)
+            .map(ReadConn::Fast)
+            .map_err(|_| sqlx::Error::PoolClosed)
     }
 
     /// An in-memory database lives as long as one connection to it does: migrate it through a shared-cache name,
@@ -271,6 +276,14 @@ impl Database {
             tracing::warn!(error = %e, "WAL checkpoint at shutdown failed");
         }
         self.reader.close().await;
+        // The writer closes last: the last connection to a WAL database removes the -wal and -shm files.
+        if let Some(fast) = &self.fast {
+            for conn in &fast.conns {
+                if let Some(conn) = conn.lock().await.take() {
+                    let _ = conn.close().await;
+                }
+            }
+        }
         self.writer.close().await;
     }
 }
