@@ -31,9 +31,17 @@ async fn main() -> ExitCode {
         None => {}
     }
     telemetry::init();
+    let code = serve(cli).await;
+    telemetry::flush();
+    code
+}
+
+/// Builds and runs the emulator until a stop signal.
+async fn serve(cli: Cli) -> ExitCode {
     let app = match Application::build(cli.settings).await {
         Ok(app) => app,
         Err(e) => {
+            telemetry::flush();
             eprintln!("cloudpc-emulator: cannot start: {e}");
             return ExitCode::FAILURE;
         }
@@ -42,6 +50,7 @@ async fn main() -> ExitCode {
     let stop = match shutdown_signals() {
         Ok(signals) => signals,
         Err(e) => {
+            telemetry::flush();
             eprintln!("cloudpc-emulator: cannot handle signals: {e}");
             return ExitCode::FAILURE;
         }
@@ -57,6 +66,7 @@ async fn main() -> ExitCode {
     match app.run_until_stopped().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            telemetry::flush();
             eprintln!("cloudpc-emulator: {e}");
             ExitCode::FAILURE
         }
