@@ -24,8 +24,9 @@ use crate::config::Synchronous;
 
 refinery::embed_migrations!("migrations");
 
-/// An in-memory database with every migration applied, for unit tests that prepare SQL against the real schema.
-#[cfg(test)]
+/// An in-memory database with every migration applied, for unit tests and the fuzz targets (`fuzz/`) that prepare
+/// SQL against the real schema.
+#[doc(hidden)]
 pub fn migrated_rusqlite_for_tests() -> rusqlite::Connection {
     let mut conn = rusqlite::Connection::open_in_memory().expect("an in-memory database");
     migrations::runner()

@@ -1,5 +1,5 @@
-//! Property tests over the `$filter` compiler and the body parser (issue 9; `cargo fuzz` needs a nightly toolchain,
-//! which these machines cannot fetch). See `fuzz/README.md`: the committed corpus is replayed, then a fixed-seed
+//! Property tests over the `$filter` compiler and the body parser (issue 9), beside the cargo-fuzz targets in `fuzz/`:
+//! deterministic, so they run in `cargo test`. See `fuzz/README.md`: the committed corpus is replayed, then a fixed-seed
 //! generator builds thousands of inputs. Nothing may panic, every refusal carries a message, and every accepted
 //! filter compiles to SQL that SQLite prepares, with every literal a bound parameter.
 
