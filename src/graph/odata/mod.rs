@@ -9,6 +9,8 @@ mod fuzz;
 pub mod options;
 pub mod order;
 pub mod parser;
+#[doc(hidden)]
+pub mod properties;
 pub mod schema;
 
 use serde_json::Value;
