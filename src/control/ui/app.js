@@ -16,7 +16,7 @@ function h(tag, props, ...children) {
   for (const [key, value] of Object.entries(props || {})) {
     if (value === undefined || value === null || value === false) continue;
     if (key.startsWith('on')) el.addEventListener(key.slice(2), value);
-    else if (key in el && key !== 'list') el[key] = value;
+    else if (key in el) el[key] = value;
     else el.setAttribute(key, value === true ? '' : value);
   }
   for (const child of children.flat()) {

@@ -3,6 +3,8 @@
 //! shown a login form; `POST /_emulator/ui/login` checks the token and keeps it in an HttpOnly, SameSite=Strict
 //! session cookie, which the control plane then accepts like the header (see [`super::admin_guard`]).
 
+use std::sync::LazyLock;
+
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -68,18 +70,19 @@ fn asset(
         .body(body)
 }
 
-/// The page, with the catalog form's error-code suggestions taken from the schema's enum, so the two never differ.
-async fn index() -> HttpResponse {
+/// The page, with the catalog form's error-code suggestions taken from the schema's enum, so the two never differ;
+/// built once, on first use.
+static INDEX: LazyLock<String> = LazyLock::new(|| {
     let options: String = IMAGE_ERROR_CODE
         .members
         .iter()
         .map(|m| format!("<option value=\"{}\"></option>", m.wire))
         .collect();
-    asset(
-        StatusCode::OK,
-        "text/html; charset=utf-8",
-        INDEX_HTML.replace("<!--error-codes-->", &options),
-    )
+    INDEX_HTML.replace("<!--error-codes-->", &options)
+});
+
+async fn index() -> HttpResponse {
+    asset(StatusCode::OK, "text/html; charset=utf-8", INDEX.as_str())
 }
 
 async fn script() -> HttpResponse {
