@@ -241,12 +241,14 @@ test('the dashboard, driven in Chromium', async (t) => {
     await page.locator('#images-filter').press('Enter');
     await page.locator('#status.error', { hasText: 'no closing quote' }).waitFor();
     await shot('09-filter-error');
-    expectedStatuses.delete(400);
     await page.locator('#images-filter').fill('');
     await page.locator('#images-filter').press('Enter');
     await page.locator('#images-range', { hasText: 'of 10,001' }).waitFor();
     // The error went away with the filter that caused it.
     await page.locator('#status.error').waitFor({ state: 'detached' });
+    // A live refresh sent with the bad filter just before it was cleared may still answer 400: let one tick pass.
+    await page.waitForTimeout(2500);
+    expectedStatuses.delete(400);
   });
 
   await t.test('takes a snapshot and resets after confirmation', async () => {
