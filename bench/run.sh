@@ -13,32 +13,15 @@ ROUNDS=3 DURATION=10s SCALE=1
 for tool in wrk sqlite3; do
   command -v "$tool" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$tool" >/dev/null; }
 done
-cargo build --release --quiet --bin cloudpc-emulator --example fixed
+cargo build --release --quiet --bin cloudpc-emulator --example fixed --example floor
 bin=$PWD/target/release/cloudpc-emulator
 fixed=$PWD/target/release/examples/fixed
+floor=$PWD/target/release/examples/floor
 work=$(mktemp -d)
-pid=
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
-PATH_IMAGES=/v1.0/deviceManagement/virtualEndpoint/deviceImages
 
-start() { # $1 = database; sets url and pid once the server has printed its line
-  rm -f "$work/fifo"; mkfifo "$work/fifo"
-  # Uploads take a day here: the bench measures the request paths, not a wave of uploads finishing mid-run.
-  # shellcheck disable=SC2086 # BENCH_FLAGS holds several flags
-  taskset -c 0 "$bin" --listen 127.0.0.1:0 --database "$1" --auth none --upload-duration 86400 ${BENCH_FLAGS:-} \
-    >"$work/fifo" 2>/dev/null &
-  pid=$!
-  exec 3<"$work/fifo"
-  local line; read -r line <&3
-  url=${line#listening on }
-}
-stop() { kill "$pid"; wait "$pid" 2>/dev/null || true; exec 3<&-; pid=; }
-fill() { # $1 = database, $2 = images
-  rm -f "$1" "$1"-wal "$1"-shm
-  start "$1"; stop
-  sed "s/COUNT/$2/g" bench/fill.sql | sqlite3 "$1" >/dev/null
-}
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # The latency at a percentile, in ms.
 ms() { awk -v p="$1" '$1 == p { v=$2; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; print v }'; }
 
@@ -76,6 +59,15 @@ taskset -c 0 "$fixed" 127.0.0.1:0 >"$work/fifo" & pid=$!
 exec 3<"$work/fifo"; read -r line <&3; url=${line#listening on }
 bench "baseline: fixed 201, no database" "$url$PATH_IMAGES" create.lua
 bench "baseline: fixed 200, no database" "$url$PATH_IMAGES" get.lua 1000
+stop
+# The floor of the design: the same actix setup plus only the sqlx work of a GET and a group-committed create on
+# the emulator's schema (bench/floor.rs).
+fill "$work/floor.db" 1000
+rm -f "$work/fifo"; mkfifo "$work/fifo"
+taskset -c 0 "$floor" "$work/floor.db" 127.0.0.1:0 >"$work/fifo" & pid=$!
+exec 3<"$work/fifo"; read -r line <&3; url=${line#listening on }
+bench "floor: sqlx only, POST create" "$url$PATH_IMAGES" create.lua
+bench "floor: sqlx only, GET by id" "$url$PATH_IMAGES" get.lua 1000
 stop
 fill "$work/small.db" 1000
 start "$work/small.db"

@@ -1,0 +1,168 @@
+//! Bench-only baseline (issue 8): the floor of the emulator's design on this machine. The same actix-web setup as
+//! the emulator and exactly the database work of its two hot paths, through sqlx on the emulator's own schema, and
+//! nothing else (no validation, no OData, no journal, no logging):
+//! - `GET …/{id}`: one `SELECT` of the image's columns by tenant and id on a read-only connection of the worker's own
+//!   (no pool), answered with the row as JSON;
+//! - `POST`: the body's displayName and version, sent to one writer task that group-commits (as
+//!   `src/device_images/writer.rs` does: take what waits, `BEGIN`, one multi-row `INSERT OR IGNORE … RETURNING` per
+//!   32 creates, `COMMIT` with `synchronous=FULL`), answered 201 after the commit.
+//!
+//! `bench/run.sh` measures it between the fixed-answer ceiling (`bench/fixed.rs`) and the emulator. Not part of the
+//! emulator. Usage: `cargo run --release --example floor -- DATABASE [ADDR]` on a database the emulator has
+//! migrated (and `bench/fill.sql` filled).
+
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use serde::Deserialize;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
+use sqlx::{Connection, Row};
+use tokio::sync::{mpsc, oneshot, Mutex};
+
+const TENANT: &str = "00000000-0000-0000-0000-000000000001";
+const COLUMNS: &str = "id, display_name, version, source_image_resource_id, operating_system, os_build_number, \
+    os_version_number, os_status, size_in_gb, expiration_date, status, error_code, last_modified_date_time";
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Create {
+    display_name: String,
+    version: String,
+    source_image_resource_id: String,
+}
+
+type Job = (Create, oneshot::Sender<Option<serde_json::Value>>);
+
+fn image(row: &sqlx::sqlite::SqliteRow) -> serde_json::Value {
+    let text = |i: usize| row.get::<Option<String>, _>(i);
+    serde_json::json!({
+        "id": text(0), "displayName": text(1), "version": text(2), "sourceImageResourceId": text(3),
+        "operatingSystem": text(4), "osBuildNumber": text(5), "osVersionNumber": text(6), "osStatus": text(7),
+        "sizeInGB": row.get::<Option<i64>, _>(8), "expirationDate": text(9), "status": text(10),
+        "errorCode": text(11), "lastModifiedDateTime": text(12),
+    })
+}
+
+async fn get(req: HttpRequest, reader: web::Data<Mutex<SqliteConnection>>) -> HttpResponse {
+    let id = req.path().rsplit('/').next().unwrap_or_default();
+    let sql = format!("SELECT {COLUMNS} FROM device_images WHERE tenant_id = ? AND id = ?");
+    let mut conn = reader.lock().await;
+    let rows = sqlx::query(&sql)
+        .bind(TENANT)
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await;
+    match rows.ok().and_then(|rows| rows.first().map(image)) {
+        Some(body) => HttpResponse::Ok().json(body),
+        None => HttpResponse::NotFound().finish(),
+    }
+}
+
+/// GET or POST by method alone, as the emulator's own router does (no regex routes).
+async fn route(
+    req: HttpRequest,
+    body: web::Bytes,
+    reader: web::Data<Mutex<SqliteConnection>>,
+    writer: web::Data<mpsc::Sender<Job>>,
+) -> HttpResponse {
+    if req.method() == actix_web::http::Method::POST {
+        match serde_json::from_slice(&body) {
+            Ok(body) => create(body, writer).await,
+            Err(_) => HttpResponse::BadRequest().finish(),
+        }
+    } else {
+        get(req, reader).await
+    }
+}
+
+async fn create(body: Create, writer: web::Data<mpsc::Sender<Job>>) -> HttpResponse {
+    let (reply, answer) = oneshot::channel();
+    if writer.send((body, reply)).await.is_err() {
+        return HttpResponse::ServiceUnavailable().finish();
+    }
+    match answer.await {
+        Ok(Some(body)) => HttpResponse::Created().json(body),
+        _ => HttpResponse::Conflict().finish(),
+    }
+}
+
+async fn write_loop(mut conn: SqliteConnection, mut jobs: mpsc::Receiver<Job>) {
+    let mut batch = Vec::with_capacity(256);
+    while jobs.recv_many(&mut batch, 256).await > 0 {
+        let mut tx = conn.begin().await.expect("BEGIN");
+        let mut answers = Vec::with_capacity(batch.len());
+        let now = chrono::Utc::now()
+            .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+            .to_string();
+        while !batch.is_empty() {
+            let chunk: Vec<Job> = batch.drain(..batch.len().min(32)).collect();
+            let values = vec!["(?, ?, ?, ?, ?, ?, 'pending', '[]', ?, ?)"; chunk.len()].join(", ");
+            let sql = format!(
+                "INSERT OR IGNORE INTO device_images (id, tenant_id, display_name, display_name_key, version, \
+                 source_image_resource_id, status, scope_ids, last_modified_date_time, created_date_time) \
+                 VALUES {values} RETURNING {COLUMNS}"
+            );
+            let ids: Vec<String> = chunk
+                .iter()
+                .map(|_| uuid::Uuid::new_v4().to_string())
+                .collect();
+            let mut query = sqlx::query(&sql);
+            for ((new, _), id) in chunk.iter().zip(&ids) {
+                query = query
+                    .bind(id)
+                    .bind(TENANT)
+                    .bind(&new.display_name)
+                    .bind(new.display_name.to_lowercase())
+                    .bind(&new.version)
+                    .bind(&new.source_image_resource_id)
+                    .bind(&now)
+                    .bind(&now);
+            }
+            let rows = query.fetch_all(&mut *tx).await.unwrap_or_default();
+            for ((_, reply), id) in chunk.into_iter().zip(&ids) {
+                let row = rows.iter().find(|row| row.get::<String, _>(0) == *id);
+                answers.push((reply, row.map(image)));
+            }
+        }
+        tx.commit().await.expect("COMMIT");
+        for (reply, row) in answers {
+            let _ = reply.send(row);
+        }
+    }
+}
+
+#[actix_web::main]
+async fn main() -> std::io::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let path = args.next().expect("usage: floor DATABASE [ADDR]");
+    let addr = args.next().unwrap_or_else(|| "127.0.0.1:0".into());
+    let options = SqliteConnectOptions::new()
+        .filename(&path)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full);
+    let writer = SqliteConnection::connect_with(&options)
+        .await
+        .map_err(std::io::Error::other)?;
+    let (sender, receiver) = mpsc::channel::<Job>(1024);
+    tokio::spawn(write_loop(writer, receiver));
+    let listener = std::net::TcpListener::bind(addr)?;
+    println!("listening on http://{}", listener.local_addr()?);
+    HttpServer::new(move || {
+        // One read-only connection per worker, opened when the worker starts.
+        let options = options.clone().read_only(true);
+        let conn = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .build()
+                .expect("a runtime")
+                .block_on(SqliteConnection::connect_with(&options))
+        })
+        .join()
+        .expect("the connect thread")
+        .expect("a read-only connection");
+        App::new()
+            .app_data(web::Data::new(Mutex::new(conn)))
+            .app_data(web::Data::new(sender.clone()))
+            .default_service(web::to(route))
+    })
+    .listen(listener)?
+    .run()
+    .await
+}
