@@ -15,7 +15,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
 /// An error a Graph or control-plane request can end in.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum ApiError {
     /// 400 `badRequest`: malformed body, failed validation, unsupported query.
     BadRequest(String),

@@ -2,6 +2,8 @@
 //! the single writer connection, and every statement is stepped to completion (`fetch_all`/`execute`): a statement
 //! left half-read keeps a read transaction open, which stops SQLite's WAL auto-checkpoint and lets the WAL grow.
 
+use std::collections::HashMap;
+
 use uuid::Uuid;
 
 use super::domain::NewDeviceImage;
@@ -9,25 +11,33 @@ use super::model::{DeviceImage, DeviceImageRow, COLUMNS};
 use crate::db::Database;
 use crate::error::ApiError;
 
-/// Inserts a new image inside the caller's transaction and reads the row back as stored. The caller commits: see
-/// [`super::writer`], which answers only after the commit. (Not `INSERT … RETURNING`: SQLite buffers RETURNING rows in
-/// an ephemeral table per statement, which a profile showed at ~12% of a create's instructions.)
-pub async fn insert_in(
-    tx: &mut sqlx::SqliteConnection,
-    tenant_id: &str,
-    new: &NewDeviceImage,
-    now: &str,
-    upload_due_at: Option<&str>,
-) -> Result<DeviceImage, ApiError> {
-    let id = new.id.unwrap_or_else(Uuid::new_v4);
-    let sql = "INSERT INTO device_images (id, tenant_id, display_name, display_name_key, version, \
-         source_image_resource_id, operating_system, os_build_number, os_version_number, os_status, size_in_gb, \
-         expiration_date, status, error_code, scope_ids, last_modified_date_time, created_date_time, upload_due_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+/// The columns a create writes, in the order [`bind_row`] binds them.
+const INSERT_COLUMNS: &str = "id, tenant_id, display_name, display_name_key, version, source_image_resource_id, \
+    operating_system, os_build_number, os_version_number, os_status, size_in_gb, expiration_date, status, error_code, \
+    scope_ids, last_modified_date_time, created_date_time, upload_due_at";
+const INSERT_ROW: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+/// Most rows one multi-row `INSERT` carries: 18 parameters each, and few distinct statements for sqlx's cache.
+const ROWS_PER_INSERT: usize = 32;
+
+type RowQuery<'q> =
+    sqlx::query::QueryAs<'q, sqlx::Sqlite, DeviceImageRow, sqlx::sqlite::SqliteArguments<'q>>;
+
+/// One create of a batch.
+pub struct NewRow<'a> {
+    pub tenant_id: &'a str,
+    pub new: &'a NewDeviceImage,
+    pub now: &'a str,
+    pub upload_due_at: Option<&'a str>,
+}
+
+/// Binds one row's values in [`INSERT_COLUMNS`] order.
+fn bind_row<'q>(query: RowQuery<'q>, row: &NewRow<'q>, id: Uuid) -> Result<RowQuery<'q>, ApiError> {
+    let new = row.new;
     let scope_ids = serde_json::to_string(&new.scope_ids).map_err(ApiError::internal)?;
-    let done = sqlx::query(sql)
+    Ok(query
         .bind(id.hyphenated().to_string())
-        .bind(tenant_id)
+        .bind(row.tenant_id)
         .bind(new.display_name.as_str())
         .bind(new.display_name.key())
         .bind(new.version.as_str())
@@ -44,22 +54,110 @@ pub async fn insert_in(
         .bind(new.status)
         .bind(new.error_code)
         .bind(scope_ids)
-        .bind(now)
-        .bind(now)
-        .bind(upload_due_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| conflict_or_internal(e, new, id))?;
-    let read_back = format!("SELECT {COLUMNS} FROM device_images WHERE seq = ?");
-    let rows = sqlx::query_as::<_, DeviceImageRow>(&read_back)
-        .bind(done.last_insert_rowid())
+        .bind(row.now)
+        .bind(row.now)
+        .bind(row.upload_due_at))
+}
+
+/// Inserts new images inside the caller's transaction and reads each back as stored; results in `rows` order. The
+/// caller commits: see [`super::writer`], which answers only after the commit.
+///
+/// One multi-row `INSERT OR IGNORE … RETURNING` per [`ROWS_PER_INSERT`] creates, instead of an `INSERT` and a
+/// `SELECT` per create: every statement is a round trip to sqlx's connection thread (a pair of context switches),
+/// and `RETURNING`'s ephemeral table is paid once per statement. A create SQLite skipped (a uniqueness conflict,
+/// which only the database decides) is inserted again on its own with plain `INSERT`, so it gets its own error
+/// (409) exactly as a create alone would, and the others are unaffected.
+pub async fn insert_many_in(
+    tx: &mut sqlx::SqliteConnection,
+    rows: &[NewRow<'_>],
+) -> Vec<Result<DeviceImage, ApiError>> {
+    let mut results = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        insert_chunk(tx, chunk, &mut results).await;
+        // A storage failure may have ended the transaction: the writer answers the rest.
+        if matches!(results.last(), Some(Err(ApiError::Unavailable(_)))) {
+            break;
+        }
+    }
+    results
+}
+
+/// Appends the results of one chunk: all of them, or those before a storage failure and that failure.
+async fn insert_chunk(
+    tx: &mut sqlx::SqliteConnection,
+    chunk: &[NewRow<'_>],
+    results: &mut Vec<Result<DeviceImage, ApiError>>,
+) {
+    let ids: Vec<Uuid> = chunk
+        .iter()
+        .map(|row| row.new.id.unwrap_or_else(Uuid::new_v4))
+        .collect();
+    let stored = match insert_or_ignore(tx, chunk, &ids).await {
+        Ok(stored) => stored,
+        Err(e) => {
+            // The statement failed as a whole: no create of the chunk is stored. After a storage failure the
+            // writer answers the rest of the batch itself.
+            if matches!(e, ApiError::Unavailable(_)) {
+                results.push(Err(e));
+            } else {
+                results.extend(chunk.iter().map(|_| Err(e.clone())));
+            }
+            return;
+        }
+    };
+    // RETURNING's order is unspecified: match by id. Of two creates with one id the first took it (SQLite inserts
+    // in VALUES order) and the second finds nothing left here.
+    let mut by_id: HashMap<String, DeviceImageRow> = stored
+        .into_iter()
+        .map(|row| (row.id.clone(), row))
+        .collect();
+    for (row, id) in chunk.iter().zip(&ids) {
+        let result = match by_id.remove(&id.hyphenated().to_string()) {
+            Some(stored) => DeviceImage::try_from(stored),
+            None => insert_one(tx, row, *id).await,
+        };
+        let storage = matches!(result, Err(ApiError::Unavailable(_)));
+        results.push(result);
+        if storage {
+            return;
+        }
+    }
+}
+
+async fn insert_or_ignore(
+    tx: &mut sqlx::SqliteConnection,
+    chunk: &[NewRow<'_>],
+    ids: &[Uuid],
+) -> Result<Vec<DeviceImageRow>, ApiError> {
+    let values = vec![INSERT_ROW; chunk.len()].join(", ");
+    let sql = format!(
+        "INSERT OR IGNORE INTO device_images ({INSERT_COLUMNS}) VALUES {values} RETURNING {COLUMNS}"
+    );
+    let mut query = sqlx::query_as::<_, DeviceImageRow>(&sql);
+    for (row, id) in chunk.iter().zip(ids) {
+        query = bind_row(query, row, *id)?;
+    }
+    Ok(query.fetch_all(&mut *tx).await?)
+}
+
+/// One plain `INSERT`: its error is the create's own (a skipped row of a batch comes here).
+async fn insert_one(
+    tx: &mut sqlx::SqliteConnection,
+    row: &NewRow<'_>,
+    id: Uuid,
+) -> Result<DeviceImage, ApiError> {
+    let sql = format!(
+        "INSERT INTO device_images ({INSERT_COLUMNS}) VALUES {INSERT_ROW} RETURNING {COLUMNS}"
+    );
+    let stored = bind_row(sqlx::query_as::<_, DeviceImageRow>(&sql), row, id)?
         .fetch_all(&mut *tx)
-        .await?;
-    let row = rows
+        .await
+        .map_err(|e| conflict_or_internal(e, row.new, id))?;
+    stored
         .into_iter()
         .next()
-        .ok_or_else(|| ApiError::internal("the inserted row could not be read back"))?;
-    row.try_into()
+        .ok_or_else(|| ApiError::internal("the inserted row could not be read back"))?
+        .try_into()
 }
 
 /// A uniqueness violation is the client's 409; anything else is ours.

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::domain::NewDeviceImage;
 use super::model::DeviceImage;
-use super::repository;
+use super::repository::{self, NewRow};
 use crate::db::Database;
 use crate::error::ApiError;
 
@@ -127,7 +127,27 @@ async fn write_loop(db: Database, mut receiver: mpsc::Receiver<Job>) {
     }
 }
 
-/// Runs every job in one transaction; each job's own result, or everyone's error when the commit fails.
+/// The create of an insert job.
+fn new_row(job: &Job) -> Option<NewRow<'_>> {
+    match job {
+        Job::Insert {
+            tenant_id,
+            new,
+            now,
+            upload_due_at,
+            ..
+        } => Some(NewRow {
+            tenant_id,
+            new,
+            now,
+            upload_due_at: upload_due_at.as_deref(),
+        }),
+        Job::Delete { .. } => None,
+    }
+}
+
+/// Runs every job in one transaction; each job's own result, or everyone's error when the commit fails. `results`
+/// always holds the results of a prefix of `jobs`: what ran.
 async fn commit_batch(db: &Database, jobs: &[Job]) -> Vec<Done> {
     let all_failed = |e: &sqlx::Error| {
         jobs.iter()
@@ -142,29 +162,37 @@ async fn commit_batch(db: &Database, jobs: &[Job]) -> Vec<Done> {
         Err(e) => return all_failed(&e),
     };
     let mut results = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        let done = match job {
-            Job::Insert {
-                tenant_id,
-                new,
-                now,
-                upload_due_at,
-                ..
-            } => Done::Inserted(
-                repository::insert_in(&mut tx, tenant_id, new, now, upload_due_at.as_deref())
-                    .await
-                    .map(Box::new),
-            ),
-            Job::Delete { tenant_id, id, .. } => {
-                Done::Deleted(repository::delete_in(&mut tx, tenant_id, *id).await)
-            }
+    let mut rest = jobs;
+    while let Some(first) = rest.first() {
+        // Consecutive creates go in together (multi-row statements); a delete runs on its own, in its turn.
+        let creates = rest
+            .iter()
+            .take_while(|job| matches!(job, Job::Insert { .. }))
+            .count();
+        let done: Vec<Done> = if creates == 0 {
+            let Job::Delete { tenant_id, id, .. } = first else {
+                unreachable!("not a create, so a delete")
+            };
+            vec![Done::Deleted(
+                repository::delete_in(&mut tx, tenant_id, *id).await,
+            )]
+        } else {
+            let rows: Vec<NewRow<'_>> = rest[..creates].iter().filter_map(new_row).collect();
+            repository::insert_many_in(&mut tx, &rows)
+                .await
+                .into_iter()
+                .map(|r| Done::Inserted(r.map(Box::new)))
+                .collect()
         };
-        let storage_failed = matches!(
-            done,
-            Done::Inserted(Err(ApiError::Unavailable(_)))
-                | Done::Deleted(Err(ApiError::Unavailable(_)))
-        );
-        results.push(done);
+        rest = &rest[creates.max(1)..];
+        let storage_failed = done.iter().any(|d| {
+            matches!(
+                d,
+                Done::Inserted(Err(ApiError::Unavailable(_)))
+                    | Done::Deleted(Err(ApiError::Unavailable(_)))
+            )
+        });
+        results.extend(done);
         // The transaction may be gone; running the rest would commit them one by one, outside it.
         if storage_failed {
             break;

@@ -206,3 +206,72 @@ async fn twenty_identical_creates_at_once_give_exactly_one_201() {
     assert_eq!(created, 1);
     assert_eq!(app.image_rows().await, 1);
 }
+
+/// Creates that arrive together are committed together (one multi-row statement per batch, issue 8): each still gets
+/// its own answer, with its own values, and a conflict only for itself.
+#[tokio::test]
+async fn creates_committed_together_each_get_their_own_row_and_their_own_conflict() {
+    let app = spawn_app().await;
+    let mut sent = Vec::new();
+    for n in 0..40 {
+        sent.push(body(&format!("Together {n}"), &format!("1.{n}.0")));
+    }
+    // Ten repeats of names already sent (only one of each pair may be created), in another case.
+    for n in 0..10 {
+        sent.push(body(&format!("TOGETHER {n}"), &format!("1.{n}.0")));
+    }
+    // Ten chosen ids, five of them twice under different names.
+    for n in 0..10 {
+        let mut b = body(&format!("Chosen {n}"), "2.0.0");
+        b["id"] = json!(format!("00000000-0000-4000-8000-{:012x}", 900 + n % 5));
+        sent.push(b);
+    }
+    let answers = futures_util::future::join_all(sent.iter().map(|b| app.create("beta", b))).await;
+    let mut created = Vec::new();
+    let (mut name_conflicts, mut id_conflicts) = (0, 0);
+    for (b, res) in sent.iter().zip(answers) {
+        match res.status().as_u16() {
+            201 => {
+                let image: Value = res.json().await.unwrap();
+                assert_eq!(
+                    image["displayName"], b["displayName"],
+                    "a 201 carries its own create"
+                );
+                assert_eq!(image["version"], b["version"]);
+                if let Some(id) = b.get("id") {
+                    assert_eq!(&image["id"], id);
+                }
+                created.push(image);
+            }
+            409 => {
+                let msg = crate::helpers::assert_error(res, 409, "conflict").await;
+                if b.get("id").is_some() {
+                    assert!(msg.contains("with id"), "{msg}");
+                    id_conflicts += 1;
+                } else {
+                    assert!(msg.contains("displayName"), "{msg}");
+                    name_conflicts += 1;
+                }
+            }
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert_eq!(created.len(), 40 + 5);
+    assert_eq!((name_conflicts, id_conflicts), (10, 5));
+    let db = app.db().await;
+    let rows = sqlx::query("SELECT id, display_name FROM device_images")
+        .fetch_all(&db)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), created.len());
+    for image in &created {
+        let stored = rows
+            .iter()
+            .find(|r| r.get::<String, _>("id") == image["id"].as_str().unwrap())
+            .expect("every 201 has its row");
+        assert_eq!(
+            stored.get::<String, _>("display_name"),
+            image["displayName"].as_str().unwrap()
+        );
+    }
+}
