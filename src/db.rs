@@ -307,3 +307,24 @@ fn migrate_file(path: &Path) -> Result<(), DbError> {
         .map_err(|e| DbError(format!("migrations of {} failed: {e}", path.display())))?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    /// `.cargo/config.toml` builds SQLite without its allocation statistics (a global mutex per allocation); a
+    /// build that lost the flag would be slower without failing anything else.
+    #[test]
+    fn sqlite_is_built_without_memory_statistics() {
+        let conn = super::migrated_rusqlite_for_tests();
+        let used: bool = conn
+            .query_row(
+                "SELECT sqlite_compileoption_used('DEFAULT_MEMSTATUS=0')",
+                [],
+                |row| row.get(0),
+            )
+            .expect("compile options are readable");
+        assert!(
+            used,
+            "LIBSQLITE3_FLAGS from .cargo/config.toml was not applied"
+        );
+    }
+}
