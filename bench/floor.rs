@@ -2,7 +2,7 @@
 //! the emulator and exactly the database work of its two hot paths, through sqlx on the emulator's own schema, and
 //! nothing else (no validation, no OData, no journal, no logging):
 //! - `GET …/{id}`: one `SELECT` of the image's columns by tenant and id on a read-only connection of the worker's own
-//!   (no pool), answered with the row as JSON;
+//!   (no pool), answered with the row as JSON; with `?$top=N`, the first N images in creation order (a page);
 //! - `POST`: the body's displayName and version, sent to one writer task that group-commits (as
 //!   `src/device_images/writer.rs` does: take what waits, `BEGIN`, one multi-row `INSERT OR IGNORE … RETURNING` per
 //!   32 creates, `COMMIT` with `synchronous=FULL`), answered 201 after the commit.
@@ -12,7 +12,7 @@
 //! migrated (and `bench/fill.sql` filled).
 
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{Connection, Row};
 use tokio::sync::{mpsc, oneshot, Mutex};
@@ -29,19 +29,85 @@ struct Create {
     source_image_resource_id: String,
 }
 
-type Job = (Create, oneshot::Sender<Option<serde_json::Value>>);
+type Job = (Create, oneshot::Sender<Option<Vec<u8>>>);
 
-fn image(row: &sqlx::sqlite::SqliteRow) -> serde_json::Value {
-    let text = |i: usize| row.get::<Option<String>, _>(i);
-    serde_json::json!({
-        "id": text(0), "displayName": text(1), "version": text(2), "sourceImageResourceId": text(3),
-        "operatingSystem": text(4), "osBuildNumber": text(5), "osVersionNumber": text(6), "osStatus": text(7),
-        "sizeInGB": row.get::<Option<i64>, _>(8), "expirationDate": text(9), "status": text(10),
-        "errorCode": text(11), "lastModifiedDateTime": text(12),
-    })
+/// An image as JSON, borrowed from its row (no copies beyond sqlx's own).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Image<'a> {
+    id: Option<&'a str>,
+    display_name: Option<&'a str>,
+    version: Option<&'a str>,
+    source_image_resource_id: Option<&'a str>,
+    operating_system: Option<&'a str>,
+    os_build_number: Option<&'a str>,
+    os_version_number: Option<&'a str>,
+    os_status: Option<&'a str>,
+    #[serde(rename = "sizeInGB")]
+    size_in_gb: Option<i64>,
+    expiration_date: Option<&'a str>,
+    status: Option<&'a str>,
+    error_code: Option<&'a str>,
+    last_modified_date_time: Option<&'a str>,
+}
+
+impl<'a> Image<'a> {
+    fn of(row: &'a sqlx::sqlite::SqliteRow) -> Self {
+        let text = |i: usize| row.get::<Option<&str>, _>(i);
+        Self {
+            id: text(0),
+            display_name: text(1),
+            version: text(2),
+            source_image_resource_id: text(3),
+            operating_system: text(4),
+            os_build_number: text(5),
+            os_version_number: text(6),
+            os_status: text(7),
+            size_in_gb: row.get(8),
+            expiration_date: text(9),
+            status: text(10),
+            error_code: text(11),
+            last_modified_date_time: text(12),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Page<'a> {
+    value: Vec<Image<'a>>,
+}
+
+fn image(row: &sqlx::sqlite::SqliteRow) -> Vec<u8> {
+    serde_json::to_vec(&Image::of(row)).unwrap_or_default()
+}
+
+fn json(status: actix_web::http::StatusCode, body: Vec<u8>) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("application/json")
+        .body(body)
+}
+
+/// A page of the collection: the first `$top` images in creation order (the one option the bench sends).
+async fn list(top: i64, reader: web::Data<Mutex<SqliteConnection>>) -> HttpResponse {
+    let sql =
+        format!("SELECT {COLUMNS} FROM device_images WHERE tenant_id = ? ORDER BY seq LIMIT ?");
+    let mut conn = reader.lock().await;
+    let rows = sqlx::query(&sql)
+        .bind(TENANT)
+        .bind(top + 1)
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap_or_default();
+    drop(conn);
+    let value: Vec<Image<'_>> = rows.iter().take(top as usize).map(Image::of).collect();
+    let body = serde_json::to_vec(&Page { value }).unwrap_or_default();
+    json(actix_web::http::StatusCode::OK, body)
 }
 
 async fn get(req: HttpRequest, reader: web::Data<Mutex<SqliteConnection>>) -> HttpResponse {
+    if let Some(top) = req.query_string().strip_prefix("$top=") {
+        return list(top.parse().unwrap_or(100), reader).await;
+    }
     let id = req.path().rsplit('/').next().unwrap_or_default();
     let sql = format!("SELECT {COLUMNS} FROM device_images WHERE tenant_id = ? AND id = ?");
     let mut conn = reader.lock().await;
@@ -51,7 +117,7 @@ async fn get(req: HttpRequest, reader: web::Data<Mutex<SqliteConnection>>) -> Ht
         .fetch_all(&mut *conn)
         .await;
     match rows.ok().and_then(|rows| rows.first().map(image)) {
-        Some(body) => HttpResponse::Ok().json(body),
+        Some(body) => json(actix_web::http::StatusCode::OK, body),
         None => HttpResponse::NotFound().finish(),
     }
 }
@@ -79,7 +145,7 @@ async fn create(body: Create, writer: web::Data<mpsc::Sender<Job>>) -> HttpRespo
         return HttpResponse::ServiceUnavailable().finish();
     }
     match answer.await {
-        Ok(Some(body)) => HttpResponse::Created().json(body),
+        Ok(Some(body)) => json(actix_web::http::StatusCode::CREATED, body),
         _ => HttpResponse::Conflict().finish(),
     }
 }
@@ -147,7 +213,8 @@ async fn main() -> std::io::Result<()> {
     println!("listening on http://{}", listener.local_addr()?);
     HttpServer::new(move || {
         // One read-only connection per worker, opened when the worker starts.
-        let options = options.clone().read_only(true);
+        // As the emulator's readers: a whole page crosses from the connection's thread at once.
+        let options = options.clone().read_only(true).row_buffer_size(1024);
         let conn = std::thread::spawn(move || {
             tokio::runtime::Builder::new_current_thread()
                 .build()

@@ -68,6 +68,7 @@ taskset -c 0 "$floor" "$work/floor.db" 127.0.0.1:0 >"$work/fifo" & pid=$!
 exec 3<"$work/fifo"; read -r line <&3; url=${line#listening on }
 bench "floor: sqlx only, POST create" "$url$PATH_IMAGES" create.lua
 bench "floor: sqlx only, GET by id" "$url$PATH_IMAGES" get.lua 1000
+bench "floor: sqlx only, list \$top=100" "$url$PATH_IMAGES?\$top=100"
 stop
 fill "$work/small.db" 1000
 start "$work/small.db"
