@@ -165,26 +165,25 @@ async fn commit_batch(db: &Database, jobs: &[Job]) -> Vec<Done> {
     let mut rest = jobs;
     while let Some(first) = rest.first() {
         // Consecutive creates go in together (multi-row statements); a delete runs on its own, in its turn.
-        let creates = rest
-            .iter()
-            .take_while(|job| matches!(job, Job::Insert { .. }))
-            .count();
-        let done: Vec<Done> = if creates == 0 {
-            let Job::Delete { tenant_id, id, .. } = first else {
-                unreachable!("not a create, so a delete")
-            };
-            vec![Done::Deleted(
-                repository::delete_in(&mut tx, tenant_id, *id).await,
-            )]
-        } else {
-            let rows: Vec<NewRow<'_>> = rest[..creates].iter().filter_map(new_row).collect();
-            repository::insert_many_in(&mut tx, &rows)
-                .await
-                .into_iter()
-                .map(|r| Done::Inserted(r.map(Box::new)))
-                .collect()
+        let (ran, done): (usize, Vec<Done>) = match first {
+            Job::Delete { tenant_id, id, .. } => (
+                1,
+                vec![Done::Deleted(
+                    repository::delete_in(&mut tx, tenant_id, *id).await,
+                )],
+            ),
+            Job::Insert { .. } => {
+                let rows: Vec<NewRow<'_>> = rest.iter().map_while(new_row).collect();
+                let done = repository::insert_many_in(&mut tx, &rows).await;
+                (
+                    rows.len(),
+                    done.into_iter()
+                        .map(|r| Done::Inserted(r.map(Box::new)))
+                        .collect(),
+                )
+            }
         };
-        rest = &rest[creates.max(1)..];
+        rest = &rest[ran..];
         let storage_failed = done.iter().any(|d| {
             matches!(
                 d,
