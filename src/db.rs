@@ -9,7 +9,7 @@
 
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -105,16 +105,18 @@ const READERS: u32 = 2;
 const PAGE_SIZE: u64 = 4096;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Set when a query failed for a storage reason (see [`storage_failed`]): the writer connection is then replaced
-/// before its next use. Process-wide, since errors are classified where no database is at hand; a spurious
-/// replacement costs one reopen and nothing else.
-static WRITER_SUSPECT: AtomicBool = AtomicBool::new(false);
+/// How many queries failed for a storage reason (see [`storage_failed`]) since the process started. Process-wide,
+/// since errors are classified where no database is at hand; each writer pool remembers the count it last saw and
+/// replaces its connection when the count moved. A spurious replacement (another database's failure, as when
+/// several emulators share a test process) costs one reopen and nothing else, and no pool can take another's
+/// notice away.
+static STORAGE_FAILURES: AtomicU64 = AtomicU64::new(0);
 
 /// Notes a storage failure (read-only or missing file, I/O error, full disk). A writer connection that saw one may
 /// be unusable after the cause is gone: one that was opened while its WAL file could not be written stays read-only
 /// for good, so the next write gets a fresh connection.
 pub fn storage_failed() {
-    WRITER_SUSPECT.store(true, Ordering::Release);
+    STORAGE_FAILURES.fetch_add(1, Ordering::AcqRel);
 }
 
 /// Whether the idle writer connection may serve the next write. Not after a storage failure, and not when sqlx
@@ -123,12 +125,16 @@ pub fn storage_failed() {
 /// release the savepoint inside a transaction that never commits: a 201 for a row that is not stored. Such a
 /// connection is closed instead and the pool opens a fresh one, as late as possible (when the connection is taken,
 /// not when it is given back), once the cause may be gone.
-async fn keep_writer(conn: &mut sqlx::SqliteConnection) -> Result<bool, sqlx::Error> {
+async fn keep_writer(
+    conn: &mut sqlx::SqliteConnection,
+    seen: &AtomicU64,
+) -> Result<bool, sqlx::Error> {
     use sqlx::TransactionManager;
     // A ping waits for the worker to run what is queued before it (a dropped transaction's rollback).
     sqlx::Connection::ping(conn).await?;
     let depth = sqlx::sqlite::SqliteTransactionManager::get_transaction_depth(conn);
-    let suspect = WRITER_SUSPECT.swap(false, Ordering::AcqRel);
+    let failures = STORAGE_FAILURES.load(Ordering::Acquire);
+    let suspect = seen.swap(failures, Ordering::AcqRel) != failures;
     if suspect || depth != 0 {
         tracing::warn!(
             depth,
@@ -170,6 +176,7 @@ impl Database {
             writer_options =
                 writer_options.pragma("max_page_count", (mb * 1024 * 1024 / PAGE_SIZE).to_string());
         }
+        let seen = Arc::new(AtomicU64::new(STORAGE_FAILURES.load(Ordering::Acquire)));
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
@@ -178,7 +185,10 @@ impl Database {
             // `keep_writer` checks what matters; sqlx's own ping before every acquire costs a round trip to the
             // connection's thread (a context switch each way on one core) and finds nothing it does not.
             .test_before_acquire(false)
-            .before_acquire(|conn, _| Box::pin(keep_writer(conn)))
+            .before_acquire(move |conn, _| {
+                let seen = seen.clone();
+                Box::pin(async move { keep_writer(conn, &seen).await })
+            })
             .connect_with(writer_options)
             .await
             .map_err(|e| DbError(format!("cannot open {location}: {e}")))?;
