@@ -1,5 +1,5 @@
 //! Bench-only baseline (issue 8): the floor of the emulator's design on this machine. The same actix-web setup as
-//! the emulator and exactly the database work of its two hot paths, through sqlx on the emulator's own schema, and
+//! the emulator and exactly the database work of its hot paths, through sqlx on the emulator's own schema, and
 //! nothing else (no validation, no OData, no journal, no logging):
 //! - `GET …/{id}`: one `SELECT` of the image's columns by tenant and id on a read-only connection of the worker's own
 //!   (no pool), answered with the row as JSON; with `?$top=N`, the first N images in creation order (a page);
@@ -212,8 +212,8 @@ async fn main() -> std::io::Result<()> {
     let listener = std::net::TcpListener::bind(addr)?;
     println!("listening on http://{}", listener.local_addr()?);
     HttpServer::new(move || {
-        // One read-only connection per worker, opened when the worker starts.
-        // As the emulator's readers: a whole page crosses from the connection's thread at once.
+        // One read-only connection per worker, opened when the worker starts; like the emulator's readers it
+        // buffers 1,024 rows, so a whole page crosses from the connection's thread at once.
         let options = options.clone().read_only(true).row_buffer_size(1024);
         let conn = std::thread::spawn(move || {
             tokio::runtime::Builder::new_current_thread()

@@ -3,16 +3,18 @@
 PATH_IMAGES=/v1.0/deviceManagement/virtualEndpoint/deviceImages
 pid=
 
-start() { # $1 = database; sets url and pid once the server has printed its line
+serve() { # COMMAND [ARG…]: runs a server on core 0; sets url and pid once it has printed its `listening on` line
   rm -f "$work/fifo"; mkfifo "$work/fifo"
-  # Uploads take a day here: the bench measures the request paths, not a wave of uploads finishing mid-run.
-  # shellcheck disable=SC2086 # BENCH_FLAGS holds several flags
-  taskset -c 0 "$bin" --listen 127.0.0.1:0 --database "$1" --auth none --upload-duration 86400 ${BENCH_FLAGS:-} \
-    >"$work/fifo" 2>/dev/null &
+  taskset -c 0 "$@" >"$work/fifo" 2>/dev/null &
   pid=$!
   exec 3<"$work/fifo"
   local line; read -r line <&3
   url=${line#listening on }
+}
+start() { # $1 = database: the emulator on it
+  # Uploads take a day here: the bench measures the request paths, not a wave of uploads finishing mid-run.
+  # shellcheck disable=SC2086 # BENCH_FLAGS holds several flags
+  serve "$bin" --listen 127.0.0.1:0 --database "$1" --auth none --upload-duration 86400 ${BENCH_FLAGS:-}
 }
 stop() { kill "$pid"; wait "$pid" 2>/dev/null || true; exec 3<&-; pid=; }
 fill() { # $1 = database, $2 = images: migrated by the emulator, then filled by bench/fill.sql

@@ -54,18 +54,14 @@ echo "runs: $ROUNDS x $DURATION, 64 connections, server on core 0, wrk on core 1
 echo
 header
 # The ceiling: the same actix-web setup answering a fixed body without any database (bench/fixed.rs).
-rm -f "$work/fifo"; mkfifo "$work/fifo"
-taskset -c 0 "$fixed" 127.0.0.1:0 >"$work/fifo" & pid=$!
-exec 3<"$work/fifo"; read -r line <&3; url=${line#listening on }
+serve "$fixed" 127.0.0.1:0
 bench "baseline: fixed 201, no database" "$url$PATH_IMAGES" create.lua
 bench "baseline: fixed 200, no database" "$url$PATH_IMAGES" get.lua 1000
 stop
-# The floor of the design: the same actix setup plus only the sqlx work of a GET and a group-committed create on
-# the emulator's schema (bench/floor.rs).
+# The floor of the design: the same actix setup plus only the sqlx work of a GET, a page and a group-committed
+# create on the emulator's schema (bench/floor.rs).
 fill "$work/floor.db" 1000
-rm -f "$work/fifo"; mkfifo "$work/fifo"
-taskset -c 0 "$floor" "$work/floor.db" 127.0.0.1:0 >"$work/fifo" & pid=$!
-exec 3<"$work/fifo"; read -r line <&3; url=${line#listening on }
+serve "$floor" "$work/floor.db" 127.0.0.1:0
 bench "floor: sqlx only, POST create" "$url$PATH_IMAGES" create.lua
 bench "floor: sqlx only, GET by id" "$url$PATH_IMAGES" get.lua 1000
 bench "floor: sqlx only, list \$top=100" "$url$PATH_IMAGES?\$top=100"
