@@ -36,8 +36,9 @@ pub enum Command {
         /// Application roles (`roles`), space- or comma-separated.
         #[arg(long)]
         roles: Option<String>,
-        /// Seconds until the token expires.
-        #[arg(long, default_value_t = 3600)]
+        /// Seconds until the token expires (-86400 to 31536000; negative mints an expired token).
+        #[arg(long, default_value_t = 3600, allow_negative_numbers = true,
+              value_parser = clap::value_parser!(i64).range(-86_400..=31_536_000))]
         lifetime: i64,
     },
 }
@@ -58,8 +59,9 @@ pub struct Settings {
     /// `none`: no checks; `bearer`: any non-empty bearer token; `jwt`: a verified Graph JWT with CloudPC scopes.
     #[arg(long, env = "EMULATOR_AUTH", value_enum, default_value_t = AuthMode::Bearer)]
     pub auth: AuthMode,
-    /// Seconds a new image stays `pending`.
-    #[arg(long, env = "EMULATOR_UPLOAD_DURATION", default_value_t = 5)]
+    /// Seconds a new image stays `pending` (0-31536000, a year).
+    #[arg(long, env = "EMULATOR_UPLOAD_DURATION", default_value_t = 5,
+          value_parser = clap::value_parser!(u64).range(0..=MAX_UPLOAD_SECONDS))]
     pub upload_duration: u64,
     /// Server-side page size of collections (1-999).
     #[arg(long, env = "EMULATOR_PAGE_SIZE", default_value_t = 100,
@@ -68,21 +70,45 @@ pub struct Settings {
     /// `full`: a 201 survives power loss; `normal`: it survives a crash of the process.
     #[arg(long, env = "EMULATOR_SYNCHRONOUS", value_enum, default_value_t = Synchronous::Full)]
     pub synchronous: Synchronous,
-    /// Largest the database file may grow, in MiB; writes beyond it answer 503 as on a full disk. Default: no limit.
-    #[arg(long, env = "EMULATOR_MAX_DATABASE_MB", value_parser = clap::value_parser!(u64).range(1..))]
+    /// Largest the database file may grow, in MiB (1-1048576); writes beyond it answer 503 as on a full disk.
+    /// Default: no limit.
+    #[arg(long, env = "EMULATOR_MAX_DATABASE_MB", value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
     pub max_database_mb: Option<u64>,
-    /// Most requests the journal keeps (the oldest are pruned); 0 turns the journal off.
-    #[arg(long, env = "EMULATOR_JOURNAL_MAX", default_value_t = 10_000)]
+    /// Most requests the journal keeps (0-1000000; the oldest are pruned); 0 turns the journal off.
+    #[arg(long, env = "EMULATOR_JOURNAL_MAX", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
     pub journal_max: u64,
-    /// Longest request or response body the journal keeps, in bytes (longer ones are cut).
-    #[arg(long, env = "EMULATOR_JOURNAL_BODY_MAX", default_value_t = 16_384)]
+    /// Longest request or response body the journal keeps, in bytes (0-1048576; longer ones are cut).
+    #[arg(long, env = "EMULATOR_JOURNAL_BODY_MAX", default_value_t = 16_384,
+          value_parser = journal_body_max)]
     pub journal_body_max: usize,
     /// Seed of the fault rules' random draws (probability), for reproducible runs; default: random.
     #[arg(long, env = "EMULATOR_FAULT_SEED")]
     pub fault_seed: Option<u64>,
-    /// When set, every /_emulator route but health needs it (`X-Emulator-Admin-Token` or a bearer token).
+    /// When set, every /_emulator route but health, and /metrics, need it (`X-Emulator-Admin-Token` or a bearer
+    /// token). Required to listen on anything but a loopback address.
     #[arg(long, env = "EMULATOR_ADMIN_TOKEN")]
     pub admin_token: Option<String>,
+    /// A host name (the `Host` header's, without port) the emulator answers besides loopback names, the address it
+    /// listens on and --tls-san names; repeatable (comma-separated in the environment). Others get 421.
+    #[arg(
+        long = "allowed-host",
+        env = "EMULATOR_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
+    pub allowed_hosts: Vec<String>,
+    /// Take the scheme and host of emitted URLs (and of the Host check) from `Forwarded` / `X-Forwarded-*`, for
+    /// use behind a reverse proxy; off by default, when those headers are ignored.
+    #[arg(long, env = "EMULATOR_TRUST_FORWARDED")]
+    pub trust_forwarded: bool,
+    /// An origin (`https://app.example:3000`) whose browser pages may call the Graph routes (CORS), or `*` for any;
+    /// repeatable (comma-separated in the environment). The control plane never answers CORS.
+    #[arg(
+        long = "cors-origin",
+        env = "EMULATOR_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub cors_origins: Vec<String>,
     /// HS256 secret of `--auth jwt` tokens (and of minted ones); default: a random secret stored in the database.
     #[arg(long, env = "EMULATOR_JWT_SECRET")]
     pub jwt_secret: Option<String>,
@@ -120,6 +146,9 @@ impl Settings {
             journal_body_max: 16_384,
             fault_seed: Some(42),
             admin_token: None,
+            allowed_hosts: Vec::new(),
+            trust_forwarded: false,
+            cors_origins: Vec::new(),
             jwt_secret: None,
             jwks_file: None,
             tls_cert: None,
@@ -128,6 +157,21 @@ impl Settings {
             tls_san: Vec::new(),
         }
     }
+}
+
+/// Longest `--upload-duration`: a year.
+pub const MAX_UPLOAD_SECONDS: u64 = 31_536_000;
+
+/// `--journal-body-max`: 0 to 1 MiB (the largest body the emulator reads).
+fn journal_body_max(value: &str) -> Result<usize, String> {
+    let n: usize = value.parse().map_err(|e| format!("{e}"))?;
+    if n > crate::graph::body::MAX_BODY_BYTES {
+        return Err(format!(
+            "{n} is not in 0..={}",
+            crate::graph::body::MAX_BODY_BYTES
+        ));
+    }
+    Ok(n)
 }
 
 /// How requests to the Graph routes are authenticated (CONTRACT §7).

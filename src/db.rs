@@ -161,6 +161,13 @@ impl Database {
             std::fs::create_dir_all(dir)
                 .map_err(|e| DbError(format!("cannot create the folder {}: {e}", dir.display())))?;
         }
+        // Created empty with mode 0600 before SQLite opens it: SQLite gives the WAL and shared-memory files the
+        // database file's mode, so none of the three is readable by other users.
+        match crate::files::private_file(path) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(DbError(format!("cannot create {location}: {e}"))),
+        }
         migrate_file(path)?;
         let base = SqliteConnectOptions::new()
             .filename(path)

@@ -8,7 +8,7 @@ use actix_web::dev::{Server, ServerHandle, ServiceFactory, ServiceRequest, Servi
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 
-use crate::clock::Clock;
+use crate::clock::{Clock, MAX_OFFSET_MS};
 use crate::config::Settings;
 use crate::control::faults::Faults;
 use crate::control::journal::Journal;
@@ -18,6 +18,7 @@ use crate::device_images::lifecycle::{DueHint, Worker};
 use crate::device_images::writer::GroupWriter;
 use crate::graph::{protocol::protocol, routes::dispatch};
 use crate::identity::Identity;
+use crate::security::Security;
 
 /// What every handler shares.
 pub struct AppState {
@@ -28,11 +29,16 @@ pub struct AppState {
     pub faults: Faults,
     pub metrics: Metrics,
     pub identity: Identity,
+    /// The Host, Origin and CORS rules and the admin gate.
+    pub security: Security,
     /// Group commit of creates and deletes.
     pub writes: Arc<GroupWriter>,
     /// When the next upload falls due.
     pub due: Arc<DueHint>,
 }
+
+/// Most connections one worker serves at once (actix's default is 25,000).
+pub const MAX_CONNECTIONS_PER_WORKER: usize = 1024;
 
 /// Why the emulator could not start.
 #[derive(Debug)]
@@ -81,10 +87,24 @@ impl Application {
         let listener = TcpListener::bind(&settings.listen)
             .map_err(|e| StartupError::Bind(settings.listen.clone(), e))?;
         let addr = listener.local_addr().map_err(StartupError::Server)?;
-        let (offset_ms, stored_secret) = stored_state(&db).await?;
+        let admin_token = settings
+            .admin_token
+            .as_deref()
+            .is_some_and(|t| !t.is_empty());
+        if !addr.ip().is_loopback() && !admin_token {
+            return Err(StartupError::Config(format!(
+                "listening on {addr}, beyond loopback, needs --admin-token (EMULATOR_ADMIN_TOKEN): anyone who can \
+                 reach that address could otherwise read, reset and take over the emulator"
+            )));
+        }
+        let security = Security::new(&settings, addr.ip()).map_err(StartupError::Config)?;
+        let offset_ms = stored_offset(&db).await?;
         let clock = Arc::new(Clock::default());
         clock.set_offset_ms(offset_ms);
-        let identity = Identity::new(&settings, &stored_secret).map_err(StartupError::Config)?;
+        let secret = crate::identity::secret::load(&settings.database, &db)
+            .await
+            .map_err(|e| StartupError::Database(DbError(e)))?;
+        let identity = Identity::new(&settings, &secret).map_err(StartupError::Config)?;
         let tls = crate::tls::server_config(&settings).map_err(StartupError::Config)?;
         let https = tls.is_some();
         let seed = settings.fault_seed.unwrap_or_else(random_seed);
@@ -108,12 +128,18 @@ impl Application {
             faults,
             metrics: Metrics::default(),
             identity,
+            security,
             writes: writes.clone(),
             due: due.clone(),
         });
         let server = HttpServer::new(move || app(state.clone()));
         // Signals are handled by the binary (see `main.rs`), installed before the `listening on` line.
-        let server = server.disable_signals();
+        let server = server
+            .disable_signals()
+            // Bounded work per client: at most this many open connections per worker (more wait in the backlog),
+            // request heads within 5 s (bodies: see `graph::body::BODY_DEADLINE`).
+            .max_connections(MAX_CONNECTIONS_PER_WORKER)
+            .client_request_timeout(std::time::Duration::from_secs(5));
         let server = match tls {
             Some(config) => server.listen_rustls_0_23(listener, config),
             None => server.listen(listener),
@@ -174,18 +200,27 @@ impl Application {
     }
 }
 
-/// What a previous run stored: the clock offset (`POST /_emulator/clock`) and the token secret.
-async fn stored_state(db: &Database) -> Result<(i64, String), StartupError> {
-    let rows: Vec<(i64, String)> =
-        sqlx::query_as("SELECT clock_offset_ms, jwt_secret FROM emulator_state WHERE id = 1")
+/// The clock offset a previous run stored (`POST /_emulator/clock`), cut to [`MAX_OFFSET_MS`] (a database written by
+/// an earlier version may hold more).
+async fn stored_offset(db: &Database) -> Result<i64, StartupError> {
+    let rows: Vec<i64> =
+        sqlx::query_scalar("SELECT clock_offset_ms FROM emulator_state WHERE id = 1")
             .fetch_all(&db.reader)
             .await
             .map_err(|e| {
                 StartupError::Database(DbError(format!("cannot read the emulator's state: {e}")))
             })?;
-    rows.into_iter()
+    let offset = rows
+        .into_iter()
         .next()
-        .ok_or_else(|| StartupError::Database(DbError("emulator_state has no row".into())))
+        .ok_or_else(|| StartupError::Database(DbError("emulator_state has no row".into())))?;
+    if !(0..=MAX_OFFSET_MS).contains(&offset) {
+        tracing::warn!(
+            offset,
+            "the stored clock offset is out of range; using 100 years"
+        );
+    }
+    Ok(offset.clamp(0, MAX_OFFSET_MS))
 }
 
 /// A fault seed for runs that did not fix one.

@@ -4,7 +4,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
-use crate::clock::format_timestamp;
+use crate::clock::{format_timestamp, MAX_OFFSET_MS};
 use crate::device_images::lifecycle;
 use crate::error::ApiError;
 use crate::graph::body::read_json_object;
@@ -55,17 +55,27 @@ pub async fn advance(
         seconds.ok_or_else(|| ApiError::invalid("advanceSeconds", "the property is required"))?;
     let by_ms = (seconds * 1000.0).round() as i64;
     let mut tx = state.db.writer.begin().await?;
+    // The offset stays within MAX_OFFSET_MS in total, so every timestamp the emulator writes stays in range.
     let offsets: Vec<i64> = sqlx::query_scalar(
-        "UPDATE emulator_state SET clock_offset_ms = clock_offset_ms + ? WHERE id = 1 RETURNING clock_offset_ms",
+        "UPDATE emulator_state SET clock_offset_ms = clock_offset_ms + ?1 \
+         WHERE id = 1 AND clock_offset_ms + ?1 <= ?2 RETURNING clock_offset_ms",
     )
     .bind(by_ms)
+    .bind(MAX_OFFSET_MS)
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
-    let offset = offsets
-        .first()
-        .copied()
-        .ok_or_else(|| ApiError::internal("emulator_state has no row"))?;
+    let offset = offsets.first().copied().ok_or_else(|| {
+        ApiError::invalid(
+            "advanceSeconds",
+            format!(
+                "the clock may run at most {} years ahead in total (it is {} seconds ahead now); reset it with \
+                 POST /_emulator/reset",
+                MAX_OFFSET_MS / (365 * 24 * 3600 * 1000),
+                state.clock.offset_ms() / 1000
+            ),
+        )
+    })?;
     state.clock.set_offset_ms(offset);
     lifecycle::apply_due(&state.db, &state.due, &format_timestamp(state.clock.now())).await?;
     Ok(HttpResponse::Ok().json(view(&state)))

@@ -18,6 +18,11 @@ use crate::graph::body::{read_json_object, JsonObject};
 use crate::graph::values::{string, text};
 use crate::startup::AppState;
 
+/// Most rules that may exist at once.
+pub const MAX_RULES: i64 = 1000;
+/// Most latency the rules may add to one request, however many match.
+pub const MAX_DELAY: Duration = Duration::from_secs(60);
+
 /// What a rule does to a request it fires on.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "action", rename_all = "camelCase")]
@@ -120,7 +125,8 @@ impl Faults {
                 } => throttle(a, *limit, *window_seconds, &mut decision),
                 _ if !draw(&mut a.rng, a.rule.probability) => false,
                 Action::Latency { latency_ms } => {
-                    decision.delay += Duration::from_millis(*latency_ms);
+                    decision.delay =
+                        (decision.delay + Duration::from_millis(*latency_ms)).min(MAX_DELAY);
                     decision.delayed_by = Some(a.rule.id);
                     true
                 }
@@ -490,6 +496,15 @@ pub async fn add(
         Action::Throttle { .. } => "throttle",
     };
     let mut tx = state.db.writer.begin().await?;
+    // The writer is one connection, so the count and the insert cannot interleave with another add.
+    let stored: Vec<i64> = sqlx::query_scalar("SELECT count(*) FROM fault_rules")
+        .fetch_all(&mut *tx)
+        .await?;
+    if stored.first().copied().unwrap_or(0) >= MAX_RULES {
+        return Err(ApiError::BadRequest(format!(
+            "At most {MAX_RULES} fault rules may exist at once; delete some first (DELETE /_emulator/faults)."
+        )));
+    }
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO fault_rules (created, method, path_pattern, api_version, action, status, error_code, message, \
          retry_after, latency_ms, throttle_limit, throttle_window_s, probability, remaining) \

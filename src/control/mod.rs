@@ -17,6 +17,7 @@ use actix_web::{web, HttpResponse, ResponseError};
 use serde_json::json;
 
 use crate::error::ApiError;
+use crate::security::{AdminGate, Check};
 use crate::startup::AppState;
 
 /// Registers the control-plane routes and `/metrics`.
@@ -49,7 +50,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(crate::source_images::catalog::configure)
             .configure(ui::configure),
     )
-    .route("/metrics", web::get().to(metrics::render));
+    .service(
+        web::resource("/metrics")
+            .wrap(from_fn(admin_guard))
+            .route(web::get().to(metrics::render)),
+    );
 }
 
 /// `GET /_emulator/health`: 200 while the process serves requests.
@@ -77,28 +82,35 @@ async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     }
 }
 
-/// With `--admin-token`, every control-plane route but `health` (and the dashboard's login) needs it, as
-/// `X-Emulator-Admin-Token`, a bearer token, or the dashboard's session cookie. A browser asking for the dashboard
-/// without it gets the login form.
+/// With `--admin-token`, every control-plane route but `health` (and the dashboard's login), and `/metrics`, need it,
+/// as `X-Emulator-Admin-Token`, a bearer token, or the dashboard's session cookie. The token is compared in constant
+/// time, and an address that sent ten wrong ones within a minute gets 429 until the minute is over. A browser asking
+/// for the dashboard without it gets the login form.
 async fn admin_guard(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let expected = req
-        .app_data::<web::Data<AppState>>()
-        .and_then(|s| s.settings.admin_token.clone())
-        .filter(|t| !t.is_empty());
-    if let Some(expected) = expected {
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let gate = state.as_ref().and_then(|s| s.security.admin.as_ref());
+    if let Some(gate) = gate {
         let open = req.path() == "/_emulator/health" || ui::is_public(req.path());
-        if !open && !has_admin_token(req.headers(), &expected) {
-            let response = if ui::wants_login_page(&req) {
-                ui::login_page(false)
-            } else {
+        let check = if open {
+            Check::Granted
+        } else {
+            admin_check(gate, &req)
+        };
+        let refusal = match check {
+            Check::Granted => None,
+            Check::Throttled(after) => Some(crate::security::throttled(after).error_response()),
+            Check::Denied if ui::wants_login_page(&req) => Some(ui::login_page(false)),
+            Check::Denied => Some(
                 ApiError::Unauthorized(
                     "The control plane needs the admin token (X-Emulator-Admin-Token or Authorization: Bearer).".into(),
                 )
-                .error_response()
-            };
+                .error_response(),
+            ),
+        };
+        if let Some(response) = refusal {
             return Ok(req.into_response(response).map_into_right_body());
         }
     }
@@ -107,18 +119,27 @@ async fn admin_guard(
         .map(ServiceResponse::map_into_left_body)
 }
 
-/// Whether a request carries the admin token: as `X-Emulator-Admin-Token`, `Authorization: Bearer`, or the dashboard's
-/// session cookie.
-fn has_admin_token(headers: &actix_web::http::header::HeaderMap, expected: &str) -> bool {
+/// Checks the credentials a request carries (`X-Emulator-Admin-Token`, `Authorization: Bearer`, the dashboard's
+/// session cookie): granted when one is right; none at all is a denial that does not count as a failed attempt.
+fn admin_check(gate: &AdminGate, req: &ServiceRequest) -> Check {
+    let headers = req.headers();
     let header = |name: &str| {
         headers
             .get(name)
             .and_then(|v| v.to_str().ok())
             .map(str::trim)
     };
-    let bearer = header("authorization")
-        .and_then(|v| v.strip_prefix("Bearer ").or(v.strip_prefix("bearer ")));
-    header("x-emulator-admin-token") == Some(expected)
-        || bearer == Some(expected)
-        || ui::cookie_token(headers) == Some(ui::percent_encode(expected).as_str())
+    let bearer = header("authorization").and_then(|v| {
+        let (scheme, token) = v.split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+    });
+    let tokens: Vec<&str> = header("x-emulator-admin-token")
+        .into_iter()
+        .chain(bearer)
+        .collect();
+    let session = ui::cookie_session(headers);
+    if tokens.is_empty() && session.is_none() {
+        return Check::Denied;
+    }
+    gate.check(req.peer_addr().map(|a| a.ip()), tokens, session)
 }

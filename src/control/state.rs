@@ -110,56 +110,106 @@ pub async fn export(
     })))
 }
 
-/// `POST /_emulator/snapshot {"path": "…"}`: a consistent copy of the database (`VACUUM INTO`), which `--database`
-/// can open later. The file must not exist yet; its folder must.
+/// Longest snapshot name.
+const MAX_SNAPSHOT_NAME: usize = 100;
+
+/// `POST /_emulator/snapshot {"name": "NAME"}`: a consistent copy of the database (`VACUUM INTO`) as
+/// `snapshots/NAME.db` beside the database, which `--database` can open later. The name is a plain file name; the
+/// file is created exclusively with mode 0600 (never through a symlink, never over a file: 409), so no request can
+/// write anywhere else. The signing secret is not in the database, so not in the copy either.
 pub async fn snapshot(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let body = read_json_object(&req, payload).await?;
-    let mut path = None;
-    for (name, value) in &body.0 {
-        match name.as_str() {
-            "path" => path = Some(text(name, value)?),
+    let mut name = None;
+    for (property, value) in &body.0 {
+        match property.as_str() {
+            "name" => name = Some(text(property, value)?),
+            "path" => {
+                return Err(ApiError::BadRequest(
+                    "The property 'path' is no longer accepted: send {\"name\": \"NAME\"}, and the snapshot is \
+                     written as snapshots/NAME.db beside the database."
+                        .into(),
+                ))
+            }
             other => {
                 return Err(ApiError::BadRequest(format!(
-                    "The property '{other}' does not exist; use path."
+                    "The property '{other}' does not exist; use name."
                 )))
             }
         }
     }
-    let path = path
-        .filter(|p| !p.trim().is_empty())
-        .ok_or_else(|| ApiError::invalid("path", "the property is required"))?;
-    let target = std::path::Path::new(&path);
-    if target.exists() {
-        return Err(ApiError::Conflict(format!(
-            "'{path}' exists already; a snapshot never overwrites a file."
-        )));
+    let name = snapshot_name(name.as_deref())?;
+    let folder = crate::tls::data_dir(&state.settings.database).join("snapshots");
+    crate::files::private_dir(&folder).map_err(|e| {
+        tracing::warn!(error = %e, folder = %folder.display(), "cannot create the snapshot folder");
+        ApiError::Unavailable("The snapshot folder cannot be created.".into())
+    })?;
+    if std::fs::symlink_metadata(&folder).is_ok_and(|m| !m.is_dir()) {
+        return Err(ApiError::Conflict(
+            "The snapshot folder is not a folder.".into(),
+        ));
     }
-    if !target
-        .parent()
-        .is_none_or(|d| d.as_os_str().is_empty() || d.is_dir())
-    {
-        return Err(ApiError::invalid("path", "its folder does not exist"));
+    let target = folder.join(&name);
+    // An empty file of our own making: VACUUM INTO writes into an empty file, and O_EXCL refuses any existing name,
+    // a symlink included.
+    match crate::files::private_file(&target) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(ApiError::Conflict(format!(
+                "A snapshot named '{name}' exists already; a snapshot never overwrites a file."
+            )))
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot create a snapshot file");
+            return Err(ApiError::Unavailable(
+                "The snapshot file cannot be created.".into(),
+            ));
+        }
     }
     state.journal.flush().await;
-    sqlx::query("VACUUM INTO ?")
+    let path = target.to_string_lossy().into_owned();
+    if let Err(e) = sqlx::query("VACUUM INTO ?")
         .bind(&path)
         .execute(&state.db.reader)
         .await
-        .map_err(|e| {
-            ApiError::BadRequest(format!(
-                "The snapshot could not be written to '{path}': {}",
-                sqlite_reason(&e)
-            ))
-        })?;
-    let bytes = std::fs::metadata(target).map(|m| m.len()).unwrap_or(0);
-    let absolute = std::fs::canonicalize(target)
-        .map(|p| p.display().to_string())
-        .unwrap_or(path);
-    Ok(HttpResponse::Created().json(json!({ "path": absolute, "bytes": bytes })))
+    {
+        let _ = std::fs::remove_file(&target);
+        return Err(ApiError::Unavailable(format!(
+            "The snapshot could not be written: {}",
+            sqlite_reason(&e)
+        )));
+    }
+    let bytes = std::fs::metadata(&target).map_or(0, |m| m.len());
+    Ok(HttpResponse::Created().json(json!({ "name": name, "bytes": bytes })))
+}
+
+/// A snapshot's file name: letters, digits, `-`, `_` and `.`, not starting with `.`, at most 100 characters, with
+/// `.db` added when missing.
+fn snapshot_name(name: Option<&str>) -> Result<String, ApiError> {
+    let name = name.ok_or_else(|| ApiError::invalid("name", "the property is required"))?;
+    let plain = !name.is_empty()
+        && name.len() <= MAX_SNAPSHOT_NAME
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if !plain {
+        return Err(ApiError::invalid(
+            "name",
+            format!(
+                "must be a plain file name of 1 to {MAX_SNAPSHOT_NAME} letters, digits, '-', '_' and '.', not \
+                 starting with '.'"
+            ),
+        ));
+    }
+    Ok(if name.ends_with(".db") {
+        name.to_owned()
+    } else {
+        format!("{name}.db")
+    })
 }
 
 /// SQLite's own words for why a file could not be written (no internals beyond that).

@@ -67,14 +67,17 @@ pub async fn issue(
     let (token, exp) =
         mint(state.identity.signing_secret(), &request).map_err(ApiError::internal)?;
     let expires = chrono::DateTime::from_timestamp(exp, 0).map(crate::clock::format_timestamp);
-    Ok(HttpResponse::Created().json(json!({
-        "accessToken": token,
-        "tokenType": "Bearer",
-        "expiresOn": expires,
-        "tenantId": request.tenant,
-        "scopes": request.scopes,
-        "roles": request.roles,
-    })))
+    // A credential: no cache (browser, proxy) may keep it.
+    Ok(HttpResponse::Created()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(json!({
+            "accessToken": token,
+            "tokenType": "Bearer",
+            "expiresOn": expires,
+            "tenantId": request.tenant,
+            "scopes": request.scopes,
+            "roles": request.roles,
+        })))
 }
 
 /// A list of names: a JSON array of strings, or one string separated by spaces or commas.

@@ -105,14 +105,16 @@ async fn insert_chunk(
             return;
         }
     };
-    // RETURNING's order is unspecified: match by id. Of two creates with one id the first took it (SQLite inserts
-    // in VALUES order) and the second finds nothing left here.
-    let mut by_id: HashMap<String, DeviceImageRow> = stored
+    // RETURNING's order is unspecified: match by tenant and id (an id is unique per tenant only). Of two creates
+    // with one id in one tenant the first took it (SQLite inserts in VALUES order) and the second finds nothing left
+    // here.
+    let mut by_id: HashMap<(String, String), DeviceImageRow> = stored
         .into_iter()
-        .map(|row| (row.id.clone(), row))
+        .map(|row| ((row.tenant_id.clone(), row.id.clone()), row))
         .collect();
     for (row, id) in chunk.iter().zip(&ids) {
-        let result = match by_id.remove(&id.hyphenated().to_string()) {
+        let key = (row.tenant_id.to_owned(), id.hyphenated().to_string());
+        let result = match by_id.remove(&key) {
             Some(stored) => DeviceImage::try_from(stored),
             None => insert_one(tx, row, *id).await,
         };

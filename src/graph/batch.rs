@@ -12,9 +12,10 @@ use std::rc::Rc;
 use actix_service::boxed::{self, BoxService};
 use actix_web::body::{to_bytes, BoxBody};
 use actix_web::dev::ServiceResponse;
+use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::test::TestRequest;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use base64::Engine;
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -23,6 +24,7 @@ use serde_json::{json, Map, Value};
 use super::body::{read_json_object, JsonObject};
 use super::{response, GraphContext};
 use crate::error::{render_envelope, ApiError, GraphError};
+use crate::security::Authority;
 use crate::startup::{app, AppState};
 
 /// Most requests one batch may hold (Graph's limit).
@@ -51,7 +53,9 @@ struct Item {
     id: String,
     method: Method,
     url: String,
-    headers: Vec<(String, String)>,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    /// Why a header of the item cannot be sent (a name or value HTTP does not allow): the item alone gets a 400.
+    bad_header: Option<String>,
     body: Option<Vec<u8>>,
     depends_on: Vec<String>,
 }
@@ -73,8 +77,19 @@ pub async fn handle(
 ) -> Result<HttpResponse, ApiError> {
     let items = parse(read_json_object(req, payload).await?)?;
     let order = run_order(&items)?;
-    let info = req.connection_info().clone();
-    let (host, scheme) = (info.host().to_owned(), info.scheme().to_owned());
+    // Items are addressed to the host and scheme the batch was admitted with.
+    let authority = req
+        .extensions()
+        .get::<Authority>()
+        .cloned()
+        .unwrap_or_else(|| {
+            let info = req.connection_info();
+            Authority {
+                scheme: info.scheme().to_owned(),
+                host: info.host().to_owned(),
+            }
+        });
+    let host = authority.host.clone();
     let authorization = req.headers().get("authorization").cloned();
     let service = inner(state).await;
     let mut answers: HashMap<usize, Answer> = HashMap::new();
@@ -94,23 +109,31 @@ pub async fn handle(
                 &format!("The request it depends on ('{dep}') failed."),
             ),
             (None, Err(message)) => error_answer(400, "BadRequest", &message),
+            (None, Ok(_)) if item.bad_header.is_some() => error_answer(
+                400,
+                "BadRequest",
+                item.bad_header.as_deref().unwrap_or_default(),
+            ),
             (None, Ok(path)) => {
                 let mut request = TestRequest::default()
                     .method(item.method.clone())
                     .uri(&path);
                 for (name, value) in &item.headers {
-                    request = request.append_header((name.as_str(), value.as_str()));
+                    request = request.append_header((name.clone(), value.clone()));
                 }
-                request = request
-                    .insert_header(("host", host.as_str()))
-                    .insert_header(("x-forwarded-proto", scheme.as_str()));
+                request = request.insert_header((
+                    header::HOST,
+                    HeaderValue::from_str(&host).unwrap_or(HeaderValue::from_static("localhost")),
+                ));
                 if let Some(auth) = &authorization {
-                    request = request.insert_header(("authorization", auth.clone()));
+                    request = request.insert_header((header::AUTHORIZATION, auth.clone()));
                 }
                 if let Some(body) = &item.body {
                     request = request.set_payload(body.clone());
                 }
-                match service.call(request.to_request()).await {
+                let request = request.to_request();
+                request.extensions_mut().insert(authority.clone());
+                match service.call(request).await {
                     Ok(res) => answer_of(res).await,
                     Err(e) => error_answer(
                         e.as_response_error().status_code().as_u16(),
@@ -318,6 +341,7 @@ fn parse_item(raw: &Value) -> Result<Item, String> {
     };
     let url = text("url").ok_or("'url' is required")?.to_owned();
     let mut headers = Vec::new();
+    let mut bad_header = None;
     match object.get("headers") {
         None | Some(Value::Null) => {}
         Some(Value::Object(map)) => {
@@ -331,7 +355,28 @@ fn parse_item(raw: &Value) -> Result<Item, String> {
                         .join(", "),
                     _ => return Err(format!("the header '{name}' must be a string")),
                 };
-                headers.push((name.clone(), value));
+                match (
+                    HeaderName::from_bytes(name.as_bytes()),
+                    HeaderValue::from_str(&value),
+                ) {
+                    (Ok(name), Ok(value)) => headers.push((name, value)),
+                    (Err(_), _) => {
+                        bad_header.get_or_insert_with(|| {
+                            format!(
+                                "The header name '{}' is not a valid HTTP header name.",
+                                shorten(name)
+                            )
+                        });
+                    }
+                    (_, Err(_)) => {
+                        bad_header.get_or_insert_with(|| {
+                            format!(
+                                "The value of the header '{}' is not a valid HTTP header value.",
+                                shorten(name)
+                            )
+                        });
+                    }
+                }
             }
         }
         Some(_) => return Err("'headers' must be an object".into()),
@@ -339,10 +384,9 @@ fn parse_item(raw: &Value) -> Result<Item, String> {
     let body = match object.get("body") {
         None | Some(Value::Null) => None,
         Some(body) => {
-            if !headers
-                .iter()
-                .any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
-            {
+            let has_content_type = headers.iter().any(|(n, _)| *n == header::CONTENT_TYPE)
+                || (bad_header.is_some() && map_has_content_type(object.get("headers")));
+            if !has_content_type {
                 return Err(format!(
                     "request '{id}' has a body but no Content-Type header"
                 ));
@@ -376,9 +420,21 @@ fn parse_item(raw: &Value) -> Result<Item, String> {
         method,
         url,
         headers,
+        bad_header,
         body,
         depends_on,
     })
+}
+
+/// Whether the item's header object names a Content-Type (when one of its headers could not be taken).
+fn map_has_content_type(headers: Option<&Value>) -> bool {
+    headers
+        .and_then(Value::as_object)
+        .is_some_and(|m| m.keys().any(|k| k.eq_ignore_ascii_case("content-type")))
+}
+
+fn shorten(s: &str) -> String {
+    s.chars().take(100).collect()
 }
 
 /// The order to run the items in: request order, each item after its dependencies; a cycle is a 400.

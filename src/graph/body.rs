@@ -14,6 +14,9 @@ use crate::error::ApiError;
 /// The largest body the emulator reads.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// How long a request body may take to arrive.
+pub const BODY_DEADLINE: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// A JSON object's members in the order sent. Unlike `serde_json::Map`, it refuses a repeated name instead of
 /// silently keeping the last one, so `{"version":"1.0.0","version":"2.0.0"}` cannot store a value the client did not
 /// mean.
@@ -58,18 +61,31 @@ pub async fn read_json_object(
     if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
         return Err(ApiError::PayloadTooLarge(MAX_BODY_BYTES));
     }
-    let bytes = match payload.to_bytes_limited(MAX_BODY_BYTES).await {
-        Err(_) => return Err(ApiError::PayloadTooLarge(MAX_BODY_BYTES)),
-        Ok(Err(_)) => {
-            return Err(ApiError::BadRequest(
-                "The request body could not be read.".into(),
-            ))
-        }
-        Ok(Ok(bytes)) => bytes,
-    };
+    let bytes = read_limited(payload).await?;
     req.extensions_mut()
         .insert(super::protocol::RawBody(bytes.clone()));
     parse_object(&bytes)
+}
+
+/// Reads at most [`MAX_BODY_BYTES`] of a body, which must arrive within [`BODY_DEADLINE`] (else 408): a client
+/// that trickles its body cannot hold a connection and a handler for long.
+pub async fn read_limited(payload: web::Payload) -> Result<web::Bytes, ApiError> {
+    match tokio::time::timeout(BODY_DEADLINE, payload.to_bytes_limited(MAX_BODY_BYTES)).await {
+        Err(_) => Err(ApiError::Fault {
+            status: actix_web::http::StatusCode::REQUEST_TIMEOUT,
+            code: "RequestTimeout".into(),
+            message: format!(
+                "The request body did not arrive within {} seconds.",
+                BODY_DEADLINE.as_secs()
+            ),
+            retry_after: None,
+        }),
+        Ok(Err(_)) => Err(ApiError::PayloadTooLarge(MAX_BODY_BYTES)),
+        Ok(Ok(Err(_))) => Err(ApiError::BadRequest(
+            "The request body could not be read.".into(),
+        )),
+        Ok(Ok(Ok(bytes))) => Ok(bytes),
+    }
 }
 
 /// Parses a body that must be one JSON object.

@@ -10,7 +10,9 @@ pub mod response;
 pub mod routes;
 pub mod values;
 
-use actix_web::HttpRequest;
+use actix_web::{HttpMessage, HttpRequest};
+
+use crate::security::Authority;
 
 /// The API version of a request: `beta` or `v1.0`. Version differences (which properties and enum members exist)
 /// are decided by this value in one place each: [`enums`] and the device image view.
@@ -53,12 +55,19 @@ pub struct GraphContext {
 }
 
 impl GraphContext {
+    /// The absolute URLs use the authority the request was admitted with ([`crate::security::Security::admit`]).
     pub fn new(req: &HttpRequest, version: ApiVersion, tenant: String) -> Self {
-        let info = req.connection_info();
+        let base = match req.extensions().get::<Authority>() {
+            Some(a) => format!("{}://{}/{}", a.scheme, a.host, version.as_str()),
+            None => {
+                let info = req.connection_info();
+                format!("{}://{}/{}", info.scheme(), info.host(), version.as_str())
+            }
+        };
         Self {
             version,
             tenant,
-            base: format!("{}://{}/{}", info.scheme(), info.host(), version.as_str()),
+            base,
             include_unknown_enum_members: prefers_unknown_enum_members(req),
         }
     }

@@ -21,6 +21,7 @@ use super::ApiVersion;
 use crate::control::journal::{body_text, selected_headers, JournalEntry};
 use crate::control::metrics::route_of;
 use crate::error::{render_envelope, GraphError};
+use crate::security::{add_cors_headers, Admission};
 use crate::startup::AppState;
 use actix_web::ResponseError;
 
@@ -117,9 +118,30 @@ pub async fn protocol(
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let journal = state.as_ref().is_some_and(|s| s.journal.enabled());
     let seen = Seen::of(&req, journal);
-    let (res, fault_id) = match &state {
-        Some(state) if seen.graph => with_faults(req, next, state, &seen, &ids).await?,
-        _ => (call(req, next, &ids).await?, None),
+    // The Host, Origin and CORS rules come first: a refused request runs nothing and is not journaled.
+    let mut cors = None;
+    let mut admitted = true;
+    let (res, fault_id) = match state.as_ref().map(|s| s.security.admit(&req, seen.graph)) {
+        Some(Admission::Refuse(error)) => {
+            admitted = false;
+            (req.into_response(error.error_response()), None)
+        }
+        Some(Admission::Preflight(answer)) => {
+            admitted = false;
+            (req.into_response(answer), None)
+        }
+        Some(Admission::Serve {
+            authority,
+            cors: allow,
+        }) => {
+            req.extensions_mut().insert(authority);
+            cors = allow;
+            match &state {
+                Some(state) if seen.graph => with_faults(req, next, state, &seen, &ids).await?,
+                _ => (call(req, next, &ids).await?, None),
+            }
+        }
+        None => (call(req, next, &ids).await?, None),
     };
     let failed = res.status().is_client_error() || res.status().is_server_error();
     // The dashboard's login form is the one error answer meant for a person: a page, not an envelope.
@@ -141,13 +163,16 @@ pub async fn protocol(
             headers.insert(header::HeaderName::from_static(name), v);
         }
     }
+    if let Some(allow) = cors {
+        add_cors_headers(res.headers_mut(), allow);
+    }
     let took = started.elapsed();
     let status = res.status().as_u16();
     if let Some(state) = &state {
         state
             .metrics
             .observe(seen.route, &seen.method, status, took);
-        if journal && seen.graph && !seen.dashboard {
+        if journal && admitted && seen.graph && !seen.dashboard {
             res = journal_entry(
                 res,
                 state,

@@ -7,6 +7,7 @@
 //!   in the database, which `POST /_emulator/token` signs with) or an RS256 key of `--jwks-file`; reads need
 //!   `CloudPC.Read.All` or `CloudPC.ReadWrite.All` in `scp` or `roles`, writes `CloudPC.ReadWrite.All`.
 
+pub mod secret;
 pub mod token;
 
 use actix_web::http::header;
@@ -118,6 +119,13 @@ impl Identity {
                     .ok_or_else(|| missing_token(req))?;
                 let claims = self.verify(&token)?;
                 authorize(&claims, access)?;
+                // A verified token names its tenant: without `tid` it would land in the default tenant, beside
+                // every other caller whose token lacks one.
+                if claims.tid.as_deref().is_none_or(|t| t.trim().is_empty()) {
+                    return Err(ApiError::Unauthorized(
+                        "Access token validation failure. The token has no 'tid' claim.".into(),
+                    ));
+                }
                 Ok(Caller {
                     tenant: tenant_of(claims.tid.as_deref())?,
                 })
@@ -129,6 +137,11 @@ impl Identity {
         let invalid =
             |why: &str| ApiError::Unauthorized(format!("Access token validation failure. {why}"));
         let header = decode_header(token).map_err(|_| malformed())?;
+        if has_critical_extensions(token) {
+            return Err(invalid(
+                "The token's header lists critical extensions (crit), which the emulator does not understand.",
+            ));
+        }
         let key = match header.alg {
             Algorithm::HS256 => DecodingKey::from_secret(&self.secret),
             Algorithm::RS256 => self
@@ -167,6 +180,20 @@ impl Identity {
                 _ => malformed(),
             })
     }
+}
+
+/// Whether the JOSE header has a `crit` member. RFC 7515 §4.1.11: a recipient that does not understand every listed
+/// extension must refuse the token; this one understands none (jsonwebtoken ignores the member).
+fn has_critical_extensions(token: &str) -> bool {
+    use base64::Engine;
+    let Some(segment) = token.split('.').next() else {
+        return false;
+    };
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(segment.trim_end_matches('='))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .is_some_and(|header| header.get("crit").is_some())
 }
 
 fn malformed() -> ApiError {

@@ -111,10 +111,18 @@ pub async fn print(
     }
 }
 
-/// The secret a database holds (read-only; the file must exist and be migrated).
+/// The secret of the database at `database`: its `.jwt-secret` file, or (a database no emulator of this version has
+/// opened yet) the column earlier versions kept it in.
 async fn stored_secret(database: &str) -> Result<String, String> {
     if database == ":memory:" || !std::path::Path::new(database).exists() {
         return Err(format!("no database at {database}"));
+    }
+    if let Some(secret) = super::secret::path(database)
+        .map(|file| super::secret::read(&file))
+        .transpose()?
+        .flatten()
+    {
+        return Ok(secret);
     }
     let options = sqlx::sqlite::SqliteConnectOptions::new()
         .filename(database)
@@ -133,5 +141,6 @@ async fn stored_secret(database: &str) -> Result<String, String> {
     secrets
         .into_iter()
         .next()
+        .filter(|s| !s.is_empty())
         .ok_or_else(|| format!("{database} has no token secret"))
 }

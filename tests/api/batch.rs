@@ -203,8 +203,7 @@ async fn items_are_authorized_and_faulted_on_their_own() {
     .await;
     let mint = |roles: &str| {
         let now = chrono::Utc::now().timestamp();
-        let claims =
-            json!({"aud": "https://graph.microsoft.com", "exp": now + 600, "roles": [roles]});
+        let claims = json!({"aud": "https://graph.microsoft.com", "exp": now + 600, "roles": [roles], "tid": "contoso"});
         jsonwebtoken::encode(
             &jsonwebtoken::Header::default(),
             &claims,

@@ -214,36 +214,21 @@ async fn state_export_and_a_snapshot_that_opens_as_a_database() {
     assert_eq!(state["faults"][0]["action"], "error");
     assert!(state["clock"]["now"].is_string());
 
-    let target = app.dir.path().join("snap.db");
-    let res = post(
-        &app,
-        "/snapshot",
-        &json!({"path": target.to_str().unwrap()}),
-    )
-    .await;
+    let res = post(&app, "/snapshot", &json!({"name": "snap"})).await;
     assert_eq!(res.status(), 201);
-    assert!(
-        res.json::<Value>().await.unwrap()["bytes"]
-            .as_u64()
-            .unwrap()
-            > 0
+    let answer: Value = res.json().await.unwrap();
+    assert_eq!(answer["name"], "snap.db");
+    assert!(answer["bytes"].as_u64().unwrap() > 0);
+    let target = app.dir.path().join("snapshots").join("snap.db");
+    assert_eq!(
+        std::fs::metadata(&target).unwrap().len(),
+        answer["bytes"].as_u64().unwrap()
     );
-    // Never overwrites; a missing folder or unknown field is a 400.
+    // Never overwrites; an unknown field is a 400 (names and paths: tests/api/security.rs).
     assert_error(
-        post(
-            &app,
-            "/snapshot",
-            &json!({"path": target.to_str().unwrap()}),
-        )
-        .await,
+        post(&app, "/snapshot", &json!({"name": "snap.db"})).await,
         409,
         "conflict",
-    )
-    .await;
-    assert_error(
-        post(&app, "/snapshot", &json!({"path": "/no/such/folder/x.db"})).await,
-        400,
-        "badRequest",
     )
     .await;
     assert_error(

@@ -184,6 +184,15 @@ pub async fn open_read_only(path: &Path) -> SqlitePool {
         .expect("database opens read-only")
 }
 
+/// A writable pool on a stopped emulator's file, for tests that plant state an earlier version could have left.
+pub async fn open_writable(path: &Path) -> SqlitePool {
+    SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(SqliteConnectOptions::new().filename(path))
+        .await
+        .expect("database opens")
+}
+
 /// Asserts a Graph error envelope with this status and code; returns the message.
 pub async fn assert_error(res: reqwest::Response, status: u16, code: &str) -> String {
     assert_eq!(res.status(), status);

@@ -14,5 +14,6 @@ mod protocol;
 mod query;
 mod read_delete;
 mod reliability;
+mod security;
 mod ui;
 mod validation;

@@ -136,11 +136,16 @@ async fn with_an_admin_token_the_dashboard_needs_it() {
         .unwrap();
     assert_eq!(right.status(), 303);
     assert_eq!(right.headers()["location"], "/_emulator/ui");
+    assert_eq!(right.headers()["cache-control"], "no-store");
     let cookie = right.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert_eq!(
-        cookie,
-        "cloudpc-emulator-admin=s3cret%20token%3B%3D; Path=/_emulator; HttpOnly; SameSite=Strict"
-    );
+    // A random session id, never the token.
+    let session = cookie
+        .strip_prefix("cloudpc-emulator-admin=")
+        .and_then(|rest| rest.strip_suffix("; Path=/_emulator; HttpOnly; SameSite=Strict"))
+        .unwrap_or_else(|| panic!("{cookie}"));
+    assert_eq!(session.len(), 64, "{cookie}");
+    assert!(session.bytes().all(|b| b.is_ascii_hexdigit()), "{cookie}");
+    assert!(!cookie.contains("s3cret"), "{cookie}");
     let pair = cookie.split(';').next().unwrap().to_owned();
     // The session cookie opens the dashboard and the JSON APIs it calls.
     for path in [
@@ -157,20 +162,33 @@ async fn with_an_admin_token_the_dashboard_needs_it() {
             .unwrap();
         assert_eq!(res.status(), 200, "{path}");
     }
+    // The token itself (as earlier versions kept it in the cookie) is no session.
     let forged = client
         .get(ui(&app, ""))
-        .header("cookie", "cloudpc-emulator-admin=s3cret")
+        .header("cookie", "cloudpc-emulator-admin=s3cret%20token%3B%3D")
         .send()
         .await
         .unwrap();
     assert_eq!(forged.status(), 401);
-    // Logging out expires the cookie.
-    let out = client.post(ui(&app, "/logout")).send().await.unwrap();
+    // Logging out ends the session and expires the cookie.
+    let out = client
+        .post(ui(&app, "/logout"))
+        .header("cookie", pair.as_str())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(out.status(), 303);
     assert!(out.headers()["set-cookie"]
         .to_str()
         .unwrap()
         .contains("Max-Age=0"));
+    let ended = client
+        .get(format!("{}/_emulator/state", app.address))
+        .header("cookie", pair.as_str())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ended.status(), 401, "the session ended with the logout");
 }
 
 #[tokio::test]

@@ -253,11 +253,10 @@ test('the dashboard, driven in Chromium', async (t) => {
 
   await t.test('takes a snapshot and resets after confirmation', async () => {
     await page.getByRole('tab', { name: 'Reset & snapshot' }).click();
-    const path = join(dir, 'snapshot.db');
-    await page.getByLabel('Path', { exact: true }).fill(path);
+    await page.getByLabel('Name', { exact: true }).fill('before-reset');
     await page.getByRole('button', { name: 'Take snapshot' }).click();
-    await page.locator('#snapshot-result', { hasText: `Saved ${path}` }).waitFor();
-    assert.ok(existsSync(path));
+    await page.locator('#snapshot-result', { hasText: 'Saved snapshots/before-reset.db' }).waitFor();
+    assert.ok(existsSync(join(dir, 'snapshots', 'before-reset.db')));
     await page.getByRole('button', { name: 'Reset the emulator…' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
     assert.equal((await admin('GET', '/state')).images.length, 10_001);

@@ -617,8 +617,8 @@ function setUpMaintenance() {
   const form = $('#snapshot-form');
   form.addEventListener('submit', guard(async (event) => {
     event.preventDefault();
-    const result = await control('POST', '/snapshot', { path: form.elements.path.value.trim() });
-    $('#snapshot-result').textContent = `Saved ${result.path} (${result.bytes.toLocaleString('en')} bytes).`;
+    const result = await control('POST', '/snapshot', { name: form.elements.name.value.trim() });
+    $('#snapshot-result').textContent = `Saved snapshots/${result.name} (${result.bytes.toLocaleString('en')} bytes).`;
   }));
 }
 

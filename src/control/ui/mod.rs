@@ -1,7 +1,8 @@
 //! `GET /_emulator/ui`: the dashboard (issue 10). Its HTML, CSS and JavaScript are embedded at compile time and use
 //! only the public Graph routes and the `/_emulator` JSON APIs. With `--admin-token`, a browser that has no token is
-//! shown a login form; `POST /_emulator/ui/login` checks the token and keeps it in an HttpOnly, SameSite=Strict
-//! session cookie, which the control plane then accepts like the header (see [`super::admin_guard`]).
+//! shown a login form; `POST /_emulator/ui/login` checks the token and opens a session whose random id it keeps in an
+//! HttpOnly, SameSite=Strict cookie, which the control plane then accepts like the header (see
+//! [`super::admin_guard`]).
 
 use std::sync::LazyLock;
 
@@ -11,9 +12,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::error::ApiError;
 use crate::graph::enums::IMAGE_ERROR_CODE;
+use crate::security::Check;
 use crate::startup::AppState;
 
-/// The session cookie that carries the admin token.
+/// The session cookie: a random session id, never the admin token.
 pub const COOKIE: &str = "cloudpc-emulator-admin";
 
 const INDEX_HTML: &str = include_str!("index.html");
@@ -66,7 +68,9 @@ fn asset(
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
-        .insert_header((header::REFERRER_POLICY, "no-referrer"))
+        // Nothing leaves for other sites; and unlike `no-referrer`, the login form's POST carries its real `Origin`
+        // (browsers send `Origin: null` under `no-referrer`, which the cross-site check refuses).
+        .insert_header((header::REFERRER_POLICY, "same-origin"))
         .body(body)
 }
 
@@ -111,13 +115,15 @@ pub fn login_page(wrong: bool) -> HttpResponse {
     res
 }
 
-/// `POST /_emulator/ui/login` (a form with `token`): on the right token, sets the session cookie and sends the browser
-/// back to the dashboard; otherwise the login form again.
+/// `POST /_emulator/ui/login` (a form with `token`): on the right token, opens a session and sends the browser back
+/// to the dashboard with its random id in an HttpOnly, SameSite=Strict cookie (never the token itself); otherwise the
+/// login form again, or 429 once the address has sent too many wrong tokens.
 async fn login(
     req: HttpRequest,
-    body: web::Bytes,
+    payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let body = crate::graph::body::read_limited(payload).await?;
     let text = std::str::from_utf8(&body)
         .map_err(|_| ApiError::BadRequest("The login form is not UTF-8.".into()))?;
     let fields = web::Query::<Vec<(String, String)>>::from_query(text)
@@ -126,16 +132,14 @@ async fn login(
         .iter()
         .find(|(k, _)| k == "token")
         .map(|(_, v)| v.as_str());
-    let expected = state
-        .settings
-        .admin_token
-        .as_deref()
-        .filter(|t| !t.is_empty());
-    let Some(expected) = expected else {
+    let Some(gate) = state.security.admin.as_ref() else {
         return Ok(see_other(None));
     };
-    if given != Some(expected) {
-        return Ok(login_page(true));
+    let peer = req.peer_addr().map(|a| a.ip());
+    match gate.check(peer, given.into_iter().collect(), None) {
+        Check::Granted => {}
+        Check::Denied => return Ok(login_page(true)),
+        Check::Throttled(after) => return Err(crate::security::throttled(after)),
     }
     let secure = if req.connection_info().scheme() == "https" {
         "; Secure"
@@ -144,13 +148,16 @@ async fn login(
     };
     let cookie = format!(
         "{COOKIE}={}; Path=/_emulator; HttpOnly; SameSite=Strict{secure}",
-        percent_encode(expected)
+        gate.open_session()
     );
     Ok(see_other(Some(cookie)))
 }
 
-/// `POST /_emulator/ui/logout`: forgets the token in this browser.
-async fn logout() -> HttpResponse {
+/// `POST /_emulator/ui/logout`: ends the session and forgets its cookie in this browser.
+async fn logout(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if let (Some(gate), Some(id)) = (state.security.admin.as_ref(), cookie_session(req.headers())) {
+        gate.close_session(id);
+    }
     see_other(Some(format!(
         "{COOKIE}=; Path=/_emulator; HttpOnly; SameSite=Strict; Max-Age=0"
     )))
@@ -159,14 +166,15 @@ async fn logout() -> HttpResponse {
 fn see_other(cookie: Option<String>) -> HttpResponse {
     let mut res = HttpResponse::SeeOther();
     res.insert_header((header::LOCATION, "/_emulator/ui"));
+    res.insert_header((header::CACHE_CONTROL, "no-store"));
     if let Some(cookie) = cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
         res.insert_header((header::SET_COOKIE, cookie));
     }
     res.finish()
 }
 
-/// The admin token from the session cookie, still percent-encoded (compare with [`percent_encode`] of the expected).
-pub fn cookie_token(headers: &actix_web::http::header::HeaderMap) -> Option<&str> {
+/// The dashboard session id from the cookie.
+pub fn cookie_session(headers: &actix_web::http::header::HeaderMap) -> Option<&str> {
     headers
         .get_all(header::COOKIE)
         .filter_map(|v| v.to_str().ok())
@@ -176,36 +184,17 @@ pub fn cookie_token(headers: &actix_web::http::header::HeaderMap) -> Option<&str
         .map(|(_, value)| value)
 }
 
-/// Percent-encodes every byte but ASCII letters, digits and `-._~`, so any token fits in a cookie value.
-pub fn percent_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn percent_encoding_keeps_unreserved_characters_only() {
-        assert_eq!(percent_encode("abc-._~XYZ09"), "abc-._~XYZ09");
-        assert_eq!(percent_encode("a b;c=é"), "a%20b%3Bc%3D%C3%A9");
-    }
 
     #[test]
     fn the_cookie_is_found_among_others() {
         let mut headers = actix_web::http::header::HeaderMap::new();
         headers.insert(
             header::COOKIE,
-            HeaderValue::from_static("a=1; cloudpc-emulator-admin=s%20t; b=2"),
+            HeaderValue::from_static("a=1; cloudpc-emulator-admin=abc123; b=2"),
         );
-        assert_eq!(cookie_token(&headers), Some("s%20t"));
+        assert_eq!(cookie_session(&headers), Some("abc123"));
     }
 }
