@@ -14,6 +14,8 @@ RUN useradd --system --uid 10001 --user-group --home-dir /data --shell /usr/sbin
     && mkdir -p /data \
     && chown emulator:emulator /data
 COPY --from=build /src/target/release/cloudpc-emulator /usr/local/bin/cloudpc-emulator
+# Listening on every interface of the container needs an admin token: run with -e EMULATOR_ADMIN_TOKEN=… (the
+# compose file requires one).
 ENV EMULATOR_LISTEN=0.0.0.0:8080 \
     EMULATOR_DATABASE=/data/cloudpc-emulator.db
 VOLUME ["/data"]

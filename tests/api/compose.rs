@@ -86,6 +86,25 @@ fn compose_environment_port_volume_and_healthcheck_match_the_binary() {
             .any(|p| p.as_str().unwrap().ends_with(&format!(":{listen_port}"))),
         "a published port maps to {listen_port}"
     );
+    // Published on loopback only, with the admin token required and the service name allowed as a Host.
+    for port in ports {
+        assert!(
+            port.as_str().unwrap().starts_with("127.0.0.1:"),
+            "{port:?} is published beyond loopback"
+        );
+    }
+    let token = env
+        .get("EMULATOR_ADMIN_TOKEN")
+        .and_then(Value::as_str)
+        .expect("compose passes the admin token");
+    assert!(
+        token.starts_with("${EMULATOR_ADMIN_TOKEN:?"),
+        "the admin token is required from the environment, not a default: {token}"
+    );
+    assert!(
+        settings.allowed_hosts.iter().any(|h| h == "emulator"),
+        "other containers address it as emulator"
+    );
 
     let db_dir = Path::new(&settings.database)
         .parent()
