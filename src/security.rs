@@ -109,9 +109,11 @@ impl Security {
 
     /// Whether a `Host` name (no port) is one the emulator answers to.
     pub fn host_allowed(&self, name: &str) -> bool {
-        let name = name.trim_end_matches('.').to_ascii_lowercase();
-        let name = name.trim_matches(['[', ']']);
-        if name == "localhost" || name.ends_with(".localhost") {
+        let name = name.trim_end_matches('.').trim_matches(['[', ']']);
+        let local = name.len().checked_sub(".localhost".len()).is_some_and(|i| {
+            name.is_char_boundary(i) && name[i..].eq_ignore_ascii_case(".localhost")
+        });
+        if local || name.eq_ignore_ascii_case("localhost") {
             return true;
         }
         if let Ok(ip) = name.parse::<IpAddr>() {
@@ -119,7 +121,7 @@ impl Security {
                 || ip == self.listen
                 || self.hosts.iter().any(|h| h.parse::<IpAddr>() == Ok(ip));
         }
-        self.hosts.iter().any(|h| h == name)
+        self.hosts.iter().any(|h| h.eq_ignore_ascii_case(name))
     }
 
     /// Decides whether the request may be served: the `Host` check on every route, the cross-site check on the

@@ -617,6 +617,29 @@ mod tests {
     }
 
     #[test]
+    fn matching_latency_rules_add_a_minute_at_most() {
+        let faults = Faults {
+            seed: 1,
+            active: Mutex::new(Vec::new()),
+        };
+        for id in 1..=3 {
+            faults.add(FaultRule {
+                id,
+                created: String::new(),
+                method: None,
+                path: "*".into(),
+                api_version: None,
+                action: Action::Latency { latency_ms: 60_000 },
+                probability: 1.0,
+                remaining: None,
+            });
+        }
+        let decision = faults.decide("GET", "/beta/x", Some("beta"));
+        assert_eq!(decision.delay, MAX_DELAY);
+        assert!(decision.answer.is_none());
+    }
+
+    #[test]
     fn draws_repeat_for_a_seed() {
         let run = |seed| {
             let mut s = rng_seed(seed, 1);

@@ -358,22 +358,32 @@ pub fn selected_headers(headers: &actix_web::http::header::HeaderMap) -> String 
     Value::Object(kept).to_string()
 }
 
-/// A body as journal text, with every `"Authorization"` member's value (a `$batch` item's header, in any case)
-/// replaced by `[redacted]`, cut at `max` bytes on a character boundary.
+/// A body as journal text, cut at `max` bytes on a character boundary (ending in `…` when cut). Only the kept bytes
+/// are converted: a page of images is not copied whole to keep its first 16 KiB.
 pub fn body_text(bytes: &[u8], max: usize) -> Option<String> {
     if bytes.is_empty() {
         return None;
     }
-    let text = redact_authorization(&String::from_utf8_lossy(bytes));
-    let mut cut = text.len().min(max);
-    while !text.is_char_boundary(cut) {
-        cut -= 1;
+    let kept = &bytes[..bytes.len().min(max)];
+    let mut text = match std::str::from_utf8(kept) {
+        Ok(text) => text.to_owned(),
+        // The cut fell inside a character: keep the whole characters before it.
+        Err(e) if e.error_len().is_none() => {
+            String::from_utf8_lossy(&kept[..e.valid_up_to()]).into_owned()
+        }
+        Err(_) => String::from_utf8_lossy(kept).into_owned(),
+    };
+    if bytes.len() > max {
+        text.push('…');
     }
-    Some(if text.len() > cut {
-        format!("{}…", &text[..cut])
-    } else {
-        text
-    })
+    Some(text)
+}
+
+/// A request body as journal text ([`body_text`]) with every `"Authorization"` member's value (a `$batch` item's
+/// header, in any case) replaced by `[redacted]`. Redacted after the cut: a value the cut left unclosed is redacted to
+/// the end.
+pub fn request_body_text(bytes: &[u8], max: usize) -> Option<String> {
+    body_text(bytes, max).map(|text| redact_authorization(&text))
 }
 
 /// Replaces the value of every JSON member named `authorization` (compared case-insensitively) with `[redacted]`:
@@ -435,15 +445,20 @@ mod tests {
     #[test]
     fn authorization_members_are_redacted_in_any_case_and_shape() {
         let batch = r#"{"requests":[{"id":"1","method":"GET","url":"/x","headers":{"AUTHORIZATION":"Bearer eyJ.a\"b.c","x":"1"}},{"id":"2","headers":{"authorization" : ["Bearer t2"]}}]}"#;
-        let text = body_text(batch.as_bytes(), 10_000).unwrap();
+        let text = request_body_text(batch.as_bytes(), 10_000).unwrap();
         assert!(!text.contains("eyJ") && !text.contains("t2"), "{text}");
         assert_eq!(text.matches("[redacted]").count(), 2);
         assert!(text.contains(r#""x":"1""#));
         // Unclosed, as a malformed body may be: redacted to the end.
-        let text = body_text(br#"{"headers":{"Authorization":"Bearer secret"#, 10_000).unwrap();
+        let text =
+            request_body_text(br#"{"headers":{"Authorization":"Bearer secret"#, 10_000).unwrap();
         assert!(!text.contains("secret"), "{text}");
+        // Cut inside the value.
+        let text =
+            request_body_text(br#"{"headers":{"Authorization":"Bearer secret"}}"#, 38).unwrap();
+        assert_eq!(text, r#"{"headers":{"Authorization":"[redacted]""#);
         // Not a member name: left alone.
-        let text = body_text(br#"{"displayName":"authorization"}"#, 10_000).unwrap();
+        let text = request_body_text(br#"{"displayName":"authorization"}"#, 10_000).unwrap();
         assert_eq!(text, r#"{"displayName":"authorization"}"#);
     }
 

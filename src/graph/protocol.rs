@@ -18,7 +18,7 @@ use actix_web::web::{self, Bytes};
 
 use super::path::segments;
 use super::ApiVersion;
-use crate::control::journal::{body_text, selected_headers, JournalEntry};
+use crate::control::journal::{body_text, request_body_text, selected_headers, JournalEntry};
 use crate::control::metrics::route_of;
 use crate::error::{render_envelope, GraphError};
 use crate::security::{add_cors_headers, Admission};
@@ -280,7 +280,8 @@ fn journal_entry(
     let (request_body, image_id) = {
         let ext = res.request().extensions();
         (
-            ext.get::<RawBody>().and_then(|b| body_text(&b.0, max)),
+            ext.get::<RawBody>()
+                .and_then(|b| request_body_text(&b.0, max)),
             ext.get::<TouchedImage>().map(|t| t.0.clone()),
         )
     };
