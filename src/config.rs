@@ -188,3 +188,19 @@ pub enum Synchronous {
     Full,
     Normal,
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[test]
+    fn power_loss_durability_and_loopback_are_the_defaults() {
+        let cli = Cli::try_parse_from(["cloudpc-emulator"]).unwrap();
+        assert_eq!(cli.settings.synchronous, Synchronous::Full);
+        assert_eq!(cli.settings.listen, "127.0.0.1:8080");
+        assert!(!cli.settings.trust_forwarded);
+        assert!(cli.settings.cors_origins.is_empty());
+    }
+}

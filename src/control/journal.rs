@@ -462,6 +462,60 @@ mod tests {
         assert_eq!(text, r#"{"displayName":"authorization"}"#);
     }
 
+    /// Power-loss durability rests on every image commit running with `synchronous=FULL`: the writer connection must
+    /// have it from the start, and again after the journal's own transactions, which relax it for themselves.
+    #[tokio::test]
+    async fn the_writer_is_back_to_full_sync_after_journal_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("e.db");
+        let db = Database::open(
+            path.to_str().unwrap(),
+            crate::config::Synchronous::Full,
+            None,
+        )
+        .await
+        .unwrap();
+        let level = |db: Database| async move {
+            sqlx::query_scalar::<_, i64>("PRAGMA synchronous")
+                .fetch_one(&db.writer)
+                .await
+                .unwrap()
+        };
+        assert_eq!(level(db.clone()).await, 2, "FULL when opened");
+        let journal = Journal::spawn(db.clone(), 100, 1000);
+        for n in 0..3 {
+            journal.record(JournalEntry {
+                time: "2026-12-02T00:00:00.000Z".into(),
+                method: "GET".into(),
+                path: format!("/beta/{n}"),
+                query: String::new(),
+                api_version: Some("beta"),
+                status: 200,
+                duration_us: 1,
+                request_id: "r".into(),
+                client_request_id: "c".into(),
+                request_headers: "{}".into(),
+                request_body: None,
+                response_body: None,
+                image_id: None,
+                fault_id: None,
+            });
+            journal.flush().await;
+        }
+        let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM request_journal")
+            .fetch_one(&db.writer)
+            .await
+            .unwrap();
+        assert_eq!(rows, 3, "the journal wrote");
+        assert_eq!(
+            level(db.clone()).await,
+            2,
+            "FULL after the journal's writes"
+        );
+        journal.stop().await;
+        db.close().await;
+    }
+
     #[test]
     fn a_cut_never_splits_a_character() {
         let text = body_text("aé".as_bytes(), 2).unwrap();
