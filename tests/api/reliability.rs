@@ -3,13 +3,14 @@
 
 use std::collections::{HashMap, HashSet};
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    assert_error, body, cannot_run, open_read_only, signal, spawn_app, spawn_with, start,
+    assert_error, body, cannot_run, open_read_only, signal, spawn_app, spawn_with, start, TestApp,
     COLLECTION,
 };
 
@@ -25,49 +26,6 @@ fn start_on(db: &std::path::Path) -> (std::process::Child, String) {
         ],
         &[],
     )
-}
-
-/// Clients creating images as fast as they can until `stop`; returns the ids whose 201 arrived.
-async fn load(url: String, clients: usize, stop: Duration) -> Vec<String> {
-    let acknowledged = Arc::new(Mutex::new(Vec::new()));
-    let deadline = Instant::now() + stop;
-    let tasks: Vec<_> = (0..clients)
-        .map(|c| {
-            let (url, acknowledged) = (url.clone(), acknowledged.clone());
-            tokio::spawn(async move {
-                let client = reqwest::Client::new();
-                let mut n = 0;
-                while Instant::now() < deadline {
-                    n += 1;
-                    let res = client
-                        .post(format!("{url}/v1.0/{COLLECTION}"))
-                        .json(&body(&format!("Load {c}-{n}"), "1.0.0"))
-                        .send()
-                        .await;
-                    match res {
-                        Ok(res) if res.status() == 201 => {
-                            if let Ok(image) = res.json::<Value>().await {
-                                acknowledged
-                                    .lock()
-                                    .unwrap()
-                                    .push(image["id"].as_str().unwrap().to_owned());
-                            }
-                        }
-                        Ok(res) => assert!(
-                            res.status().as_u16() < 500 || res.status() == 503,
-                            "{}",
-                            res.status()
-                        ),
-                        Err(_) => tokio::time::sleep(Duration::from_millis(5)).await,
-                    }
-                }
-            })
-        })
-        .collect();
-    for t in tasks {
-        t.await.unwrap();
-    }
-    Arc::try_unwrap(acknowledged).unwrap().into_inner().unwrap()
 }
 
 async fn stored_ids(db: &std::path::Path) -> (HashSet<String>, String) {
@@ -320,28 +278,6 @@ async fn kill_9_at_random_moments_loses_no_acknowledged_write() {
         "no kill hit a create between its commit and its 201"
     );
     eprintln!("kill -9: {stored_unacknowledged} rows stored whose 201 never arrived (the kill hit them after the commit)");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_under_load_finishes_in_flight_requests_and_keeps_every_201() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("term.db");
-    let (mut child, url) = start_on(&db);
-    let loader = tokio::spawn(load(url, 8, Duration::from_millis(800)));
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let ok = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok);
-    let status = child.wait().unwrap();
-    assert!(status.success(), "exit {status}");
-    let acknowledged = loader.await.unwrap();
-    let (stored, check) = stored_ids(&db).await;
-    assert_eq!(check, "ok");
-    assert!(acknowledged.iter().all(|id| stored.contains(id)));
-    assert!(!acknowledged.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -654,6 +590,300 @@ async fn a_full_database_gives_503_keeps_serving_reads_and_recovers_when_space_i
             204
         );
     }
-    app.create_ok("v1.0", &body("After the quota", "1.0.0"))
+    // A 201 after recovery means stored: the row is in the file, as the answer said.
+    let after = app
+        .create_ok("v1.0", &body("After the quota", "1.0.0"))
         .await;
+    let pool = app.db().await;
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT display_name FROM device_images WHERE id = ?")
+            .bind(after["id"].as_str().unwrap())
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    pool.close().await;
+    assert_eq!(names, ["After the quota"]);
+}
+
+/// One client's writes and their answers, in order.
+type Events = Vec<(bool, String, u16)>; // (create?, id, status)
+
+/// `clients` clients creating images (ids of their own, two properties of `padding` characters) and deleting a third of what they
+/// made, until `stop` is set or 20 s pass. Every answer must be a 201, 204 or 503: no transport error, nothing else.
+async fn write_storm(
+    app: &Arc<TestApp>,
+    clients: usize,
+    padding: usize,
+    stop: Arc<AtomicBool>,
+) -> Vec<Events> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let tasks: Vec<_> = (0..clients)
+        .map(|c| {
+            let (app, stop) = (app.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut events = Vec::new();
+                let mut mine: Vec<String> = Vec::new();
+                let mut n = 0;
+                while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
+                    n += 1;
+                    if n % 3 == 0 {
+                        if let Some(id) = mine.pop() {
+                            let res = app
+                                .client
+                                .delete(app.images("beta", &format!("/{id}")))
+                                .send()
+                                .await
+                                .expect("no transport error");
+                            let status = res.status().as_u16();
+                            if status == 503 {
+                                mine.push(id.clone());
+                            }
+                            events.push((false, id, status));
+                            continue;
+                        }
+                    }
+                    let id = uuid::Uuid::new_v4().to_string();
+                    let mut image = body(&format!("Storm {c}-{n}"), "1.0.0");
+                    image["id"] = json!(id);
+                    if padding > 0 {
+                        image["operatingSystem"] = json!("x".repeat(padding));
+                        image["osVersionNumber"] = json!("y".repeat(padding));
+                    }
+                    let status = app.create("beta", &image).await.status().as_u16();
+                    if status == 201 {
+                        mine.push(id.clone());
+                    }
+                    events.push((true, id, status));
+                }
+                events
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for t in tasks {
+        all.push(t.await.unwrap());
+    }
+    all
+}
+
+/// Reconciles every answer with the rows: the last answer about an id decides whether its row must be there (a 201,
+/// or a refused delete) or not (a refused create, or a 204). Returns how many 503s there were.
+async fn reconcile(app: &TestApp, storm: &[Events]) -> usize {
+    let mut must_exist: HashMap<&str, bool> = HashMap::new();
+    let mut refused = 0;
+    for events in storm {
+        for (create, id, status) in events {
+            let exists = match (create, status) {
+                (true, 201) | (false, 503) => true,
+                (true, 503) | (false, 204) => false,
+                (_, other) => panic!(
+                    "{} of {id} answered {other}",
+                    if *create { "create" } else { "delete" }
+                ),
+            };
+            refused += usize::from(*status == 503);
+            must_exist.insert(id, exists);
+        }
+    }
+    let pool = app.db().await;
+    let stored: HashSet<String> = sqlx::query_scalar("SELECT id FROM device_images")
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    let check: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    assert_eq!(check, "ok");
+    for (id, exists) in &must_exist {
+        assert_eq!(
+            stored.contains(*id),
+            *exists,
+            "{id}: the answers and the rows disagree"
+        );
+    }
+    assert_eq!(
+        stored.len(),
+        must_exist.values().filter(|e| **e).count(),
+        "rows nobody was told of"
+    );
+    refused
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_quota_under_32_writers_answers_every_request_as_the_rows_show() {
+    let app = Arc::new(
+        spawn_with(|s| {
+            s.max_database_mb = Some(1);
+            s.journal_max = 0;
+        })
+        .await,
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let storm = {
+        let (app, stop) = (app.clone(), stop.clone());
+        tokio::spawn(async move { write_storm(&app, 32, 250, stop).await })
+    };
+    // Until the quota has refused a good number of writes (or the storm's own 20 s bound).
+    let watcher = {
+        let (app, stop) = (app.clone(), stop.clone());
+        tokio::spawn(async move {
+            let metrics = format!("{}/metrics", app.address);
+            while !stop.load(Ordering::Relaxed) {
+                let text = app.get(&metrics).await.text().await.unwrap();
+                let refused: u64 = text
+                    .lines()
+                    .filter(|l| {
+                        l.starts_with("cloudpc_requests_total") && l.contains("status=\"503\"")
+                    })
+                    .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+                    .sum();
+                if refused >= 200 {
+                    stop.store(true, Ordering::Relaxed);
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+    };
+    let storm = storm.await.unwrap();
+    stop.store(true, Ordering::Relaxed);
+    watcher.await.unwrap();
+    let refused = reconcile(&app, &storm).await;
+    assert!(refused >= 1, "the quota never refused a write");
+    assert!(
+        storm
+            .iter()
+            .flatten()
+            .any(|(create, _, s)| *create && *s == 201),
+        "nothing was stored"
+    );
+    // Space freed, writes stored again.
+    let stored: Vec<String> = {
+        let pool = app.db().await;
+        let ids = sqlx::query_scalar("SELECT id FROM device_images LIMIT 100")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        ids
+    };
+    for id in &stored {
+        let res = app
+            .client
+            .delete(app.images("beta", &format!("/{id}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 204);
+    }
+    let after = app
+        .create_ok("beta", &body("After the storm", "1.0.0"))
+        .await;
+    let url = app.images("beta", &format!("/{}", after["id"].as_str().unwrap()));
+    assert_eq!(app.get(&url).await.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_file_under_32_writers_answers_every_request_as_the_rows_show() {
+    let app = Arc::new(spawn_with(|s| s.journal_max = 0).await);
+    if !immutable(&app.db_path, true) {
+        immutable(&app.db_path, false);
+        cannot_run("chattr +i needs root and a file system that supports it");
+        return;
+    }
+    immutable(&app.db_path, false);
+    let stop = Arc::new(AtomicBool::new(false));
+    let storm = {
+        let (app, stop) = (app.clone(), stop.clone());
+        tokio::spawn(async move { write_storm(&app, 32, 0, stop).await })
+    };
+    // Writes flow, then the file turns read-only under them for a while, then writable again.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(immutable(&app.db_path, true), "chattr +i");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(immutable(&app.db_path, false), "chattr -i");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop.store(true, Ordering::Relaxed);
+    let storm = storm.await.unwrap();
+    let refused = reconcile(&app, &storm).await;
+    assert!(refused >= 1, "the read-only file refused no write");
+    // Some writes after the file became writable again were stored: the last answer of each client is a success.
+    assert!(
+        storm
+            .iter()
+            .filter_map(|e| e.last())
+            .any(|(_, _, s)| *s != 503),
+        "no write succeeded after recovery"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_answers_every_request_held_in_flight_and_empties_the_wal() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("term.db");
+    let (mut child, url) = start_on(&db);
+    let client = reqwest::Client::new();
+    // Every create waits 2 s in a latency rule before it runs; the rule expires after firing for all 16.
+    let rule: Value = client
+        .post(format!("{url}/_emulator/faults"))
+        .json(&json!({"action": "latency", "latencyMs": 2000, "method": "POST", "count": 16}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rule_url = format!("{url}/_emulator/faults/{}", rule["id"]);
+    let requests: Vec<_> = (0..16)
+        .map(|n| {
+            let (client, url) = (client.clone(), url.clone());
+            tokio::spawn(async move {
+                let id = uuid::Uuid::new_v4().to_string();
+                let mut image = body(&format!("Held {n}"), "1.0.0");
+                image["id"] = json!(id);
+                let res = client
+                    .post(format!("{url}/v1.0/{COLLECTION}"))
+                    .json(&image)
+                    .send()
+                    .await
+                    .expect("an answer, not a transport error");
+                (id, res.status().as_u16())
+            })
+        })
+        .collect();
+    // All 16 are held once the rule has fired 16 times (and so expired): an event, not a guess.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while client.get(&rule_url).send().await.unwrap().status() != 404 {
+        assert!(Instant::now() < deadline, "the requests never all arrived");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    signal(&child, "-TERM");
+    let mut answered = Vec::new();
+    for r in requests {
+        answered.push(
+            tokio::time::timeout(Duration::from_secs(30), r)
+                .await
+                .unwrap()
+                .unwrap(),
+        );
+    }
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit {status}");
+    assert!(answered.iter().all(|(_, s)| *s == 201), "{answered:?}");
+    let wal = dir.path().join("term.db-wal");
+    assert!(
+        std::fs::metadata(&wal).map_or(true, |m| m.len() == 0),
+        "the WAL is checkpointed away at exit"
+    );
+    let (stored, check) = stored_ids(&db).await;
+    assert_eq!(check, "ok");
+    for (id, _) in &answered {
+        assert!(
+            stored.contains(id),
+            "{id} was answered 201 but is not stored"
+        );
+    }
 }
