@@ -647,6 +647,14 @@ mod tests {
         };
         assert_eq!(run(7), run(7));
         assert_ne!(run(7), run(8));
+        // The rule's id is the other half of the seed: two rules under one seed draw differently.
+        let rule = |id| {
+            let mut s = rng_seed(7, id);
+            (0..64).map(|_| draw(&mut s, 0.5)).collect::<Vec<_>>()
+        };
+        assert_eq!(rule(1), run(7));
+        assert_ne!(rule(1), rule(2));
+        assert_eq!(rule(2), rule(2));
         let hits = run(7).iter().filter(|h| **h).count();
         assert!((16..=48).contains(&hits), "{hits}");
     }

@@ -509,6 +509,35 @@ async fn latency_and_throttle_rules() {
 }
 
 #[tokio::test]
+async fn a_throttle_window_ends_and_lets_requests_through_again() {
+    let app = spawn_app().await;
+    post(
+        &app,
+        "/faults",
+        &json!({"action": "throttle", "limit": 2, "windowSeconds": 1, "method": "GET"}),
+    )
+    .await;
+    let list = app.images("v1.0", "");
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        statuses.push(app.get(&list).await.status().as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 429]);
+    // The window is wall-clock time (Retry-After tells how long): wait it out, bounded.
+    let started = std::time::Instant::now();
+    let mut after = 429;
+    while after == 429 && started.elapsed() < std::time::Duration::from_secs(5) {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        after = app.get(&list).await.status().as_u16();
+    }
+    assert_eq!(after, 200, "a new window lets requests through");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(500));
+    // And it throttles again after its limit.
+    assert_eq!(app.get(&list).await.status(), 200);
+    assert_eq!(app.get(&list).await.status(), 429);
+}
+
+#[tokio::test]
 async fn bad_control_plane_input_gets_the_envelope() {
     let app = spawn_app().await;
     let rules = [

@@ -8,6 +8,7 @@ mod create;
 mod durability;
 mod helpers;
 mod identity;
+mod isolation;
 mod lifecycle;
 mod process;
 mod protocol;
