@@ -437,6 +437,35 @@ fn shorten(s: &str) -> String {
     s.chars().take(100).collect()
 }
 
+/// One item of a plan: its path (or why it has none), and the run positions of what it depends on.
+pub type PlannedItem = (Result<String, String>, Vec<usize>);
+
+/// What a `$batch` body plans to run (for the fuzzers, `graph::odata::properties::check_batch`): the items in run
+/// order, each with its URL's path (or why it has none) and the run positions of the items it depends on.
+#[doc(hidden)]
+pub fn plan(bytes: &[u8]) -> Result<Vec<PlannedItem>, ApiError> {
+    let items = parse(super::body::parse_object(bytes)?)?;
+    let order = run_order(&items)?;
+    let ctx = GraphContext {
+        version: super::ApiVersion::Beta,
+        tenant: String::new(),
+        base: "http://localhost/beta".into(),
+        include_unknown_enum_members: false,
+    };
+    let at = |id: &str| {
+        let i = items.iter().position(|o| o.id.eq_ignore_ascii_case(id))?;
+        order.iter().position(|j| *j == i)
+    };
+    Ok(order
+        .iter()
+        .map(|&i| {
+            let item = &items[i];
+            let deps = item.depends_on.iter().filter_map(|d| at(d)).collect();
+            (target(&item.url, "localhost", &ctx), deps)
+        })
+        .collect())
+}
+
 /// The order to run the items in: request order, each item after its dependencies; a cycle is a 400.
 fn run_order(items: &[Item]) -> Result<Vec<usize>, ApiError> {
     let index = |id: &str| items.iter().position(|i| i.id.eq_ignore_ascii_case(id));

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use super::properties::{check_body, check_filter};
+use super::properties::{check_batch, check_body, check_filter, check_skiptoken};
 
 const TOKENS: &[&str] = &[
     "status",
@@ -205,4 +205,246 @@ fn bodies_never_panic_and_every_refusal_says_why() {
         };
         check_body(rng.mutate(&base).as_bytes());
     }
+}
+
+/// Rows that exercise every kind of value a filter meets: NULLs in every optional column, each status, names with
+/// quotes and LIKE's wildcards, sizes and dates on both sides of the generator's constants.
+fn seeded() -> rusqlite::Connection {
+    let db = crate::db::migrated_rusqlite_for_tests();
+    #[allow(clippy::type_complexity)]
+    let rows: &[(
+        &str,
+        &str,
+        Option<&str>,
+        Option<i64>,
+        Option<&str>,
+        Option<&str>,
+        &str,
+        &str,
+    )] = &[
+        // name, status, error code, size, expiration, os status, version, source suffix
+        (
+            "O'Brien",
+            "ready",
+            None,
+            Some(64),
+            Some("2027-01-01"),
+            Some("supported"),
+            "1.0.0",
+            "x",
+        ),
+        ("%_wild", "pending", None, None, None, None, "2.1.0", "y"),
+        (
+            "plain",
+            "failed",
+            Some("sourceImageInvalid"),
+            Some(1),
+            Some("2025-06-30"),
+            Some("unknown"),
+            "1.5.3",
+            "x",
+        ),
+        (
+            "Ünïcode",
+            "warning",
+            Some("vmAlreadyAzureAdjoined"),
+            Some(128),
+            None,
+            Some("supportedWithWarning"),
+            "10.0.1",
+            "z",
+        ),
+        (
+            "abc",
+            "failed",
+            None,
+            Some(0),
+            Some("2026-01-01"),
+            None,
+            "1.0.10",
+            "xx",
+        ),
+        (
+            "ABC",
+            "ready",
+            None,
+            Some(65),
+            None,
+            Some("unknown"),
+            "0.0.1",
+            "w",
+        ),
+    ];
+    for (n, (name, status, error, size, expires, os, version, suffix)) in rows.iter().enumerate() {
+        db.execute(
+            "INSERT INTO device_images (id, tenant_id, display_name, display_name_key, version, \
+             source_image_resource_id, os_status, size_in_gb, expiration_date, status, error_code, scope_ids, \
+             last_modified_date_time, created_date_time) \
+             VALUES (?1, 't', ?2, lower(?2), ?3, ?4, ?5, ?6, ?7, ?8, ?9, '[]', ?10, ?10)",
+            rusqlite::params![
+                format!("0000000{n}-0000-4000-8000-000000000000"),
+                name,
+                version,
+                format!("/subscriptions/s/resourceGroups/r/providers/Microsoft.Compute/images/{suffix}"),
+                os,
+                size,
+                expires,
+                status,
+                error,
+                format!("2026-11-29T1{n}:00:00.000Z"),
+            ],
+        )
+        .unwrap();
+    }
+    db
+}
+
+/// How many seeded rows a compiled filter selects.
+fn selected(db: &rusqlite::Connection, c: &super::Condition) -> usize {
+    use super::schema::Param;
+    let params: Vec<rusqlite::types::Value> = c
+        .params
+        .iter()
+        .map(|p| match p {
+            Param::Text(s) => rusqlite::types::Value::Text(s.clone()),
+            Param::Int(i) => rusqlite::types::Value::Integer(*i),
+            Param::Real(r) => rusqlite::types::Value::Real(*r),
+        })
+        .collect();
+    let sql = format!(
+        "SELECT count(*) FROM device_images WHERE tenant_id = 't' AND ({})",
+        c.sql
+    );
+    db.query_row(&sql, rusqlite::params_from_iter(params), |r| {
+        r.get::<_, i64>(0)
+    })
+    .unwrap_or_else(|e| panic!("{sql}: {e}")) as usize
+}
+
+/// The semantics, checked without a second evaluator (metamorphic): OData's logic is two-valued (a comparison with
+/// null is false, `not` of false is true), so for every accepted filter `f` the rows of `f` and of `not (f)` partition
+/// the tenant's rows, `f or not (f)` selects them all, `f and not (f)` none, and `(f)` the same as `f`. A NULL leaking
+/// SQL's three-valued logic into a result breaks the partition.
+#[test]
+fn filters_and_their_negations_partition_the_rows() {
+    use super::Condition;
+    use crate::device_images::query::DEVICE_IMAGES;
+    use crate::graph::ApiVersion;
+    let db = seeded();
+    let total: usize = db
+        .query_row("SELECT count(*) FROM device_images", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .unwrap() as usize;
+    let parse = |f: &str| Condition::parse(f, &DEVICE_IMAGES, ApiVersion::Beta, true);
+    let mut rng = Rng(0x5E4A);
+    let mut checked = 0;
+    let mut selective = 0;
+    for _ in 0..3000 {
+        let f = structured(&mut rng);
+        let Ok(plain) = parse(&f) else { continue };
+        let negated = parse(&format!("not ({f})")).unwrap_or_else(|e| panic!("not ({f}): {e}"));
+        let (yes, no) = (selected(&db, &plain), selected(&db, &negated));
+        assert_eq!(
+            yes + no,
+            total,
+            "{f}: {yes} rows, its negation {no}, of {total}"
+        );
+        let all = parse(&format!("({f}) or not ({f})")).unwrap();
+        assert_eq!(selected(&db, &all), total, "{f} or its negation");
+        let none = parse(&format!("({f}) and not ({f})")).unwrap();
+        assert_eq!(selected(&db, &none), 0, "{f} and its negation");
+        assert_eq!(
+            selected(&db, &parse(&format!("({f})")).unwrap()),
+            yes,
+            "({f})"
+        );
+        checked += 1;
+        selective += usize::from(yes > 0 && yes < total);
+    }
+    assert!(checked > 1000, "{checked}");
+    assert!(
+        selective > 300,
+        "most filters must split the rows: {selective}"
+    );
+}
+
+/// Hex of a text, as the emulator writes a `$skiptoken`.
+fn hex(text: &str) -> String {
+    text.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn skiptokens_are_refused_with_a_message_or_round_trip() {
+    let db = crate::db::migrated_rusqlite_for_tests();
+    let seeds: Vec<String> = corpus("skiptoken")
+        .into_iter()
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .collect();
+    let mut rng = Rng(0x5_1C1F);
+    let mut accepted = 0;
+    for token in &seeds {
+        accepted += check_skiptoken(&db, token);
+    }
+    for _ in 0..4000 {
+        let token = match rng.below(4) {
+            // A token the emulator could have written, for a random position of values of any JSON type.
+            3 => {
+                let orders = super::properties::orders();
+                let order = &orders[rng.below(orders.len())];
+                let len = (order.keys.len() + rng.below(3)).saturating_sub(1);
+                let position: Vec<serde_json::Value> = (0..len)
+                    .map(|_| match rng.below(6) {
+                        0 => serde_json::json!(rng.next() as i64),
+                        1 => serde_json::json!(TOKENS[rng.below(TOKENS.len())]),
+                        2 => serde_json::Value::Null,
+                        3 => serde_json::json!(1.5),
+                        4 => serde_json::json!(true),
+                        _ => serde_json::json!(rng.below(100)),
+                    })
+                    .collect();
+                order.token(&position)
+            }
+            // A token's JSON, mutated, re-encoded: reaches the decoder's checks.
+            0 => {
+                let seed = String::from_utf8(
+                    (0..seeds[0].len() / 2)
+                        .map(|i| u8::from_str_radix(&seeds[0][2 * i..2 * i + 2], 16).unwrap())
+                        .collect(),
+                )
+                .unwrap();
+                hex(&rng.mutate(&seed))
+            }
+            1 => {
+                let seed = rng.below(seeds.len());
+                rng.mutate(&seeds[seed])
+            }
+            _ => (0..rng.below(40))
+                .map(|_| TOKENS[rng.below(TOKENS.len())])
+                .collect(),
+        };
+        accepted += check_skiptoken(&db, &token);
+    }
+    assert!(
+        accepted > 50,
+        "the generator must also reach valid tokens: {accepted}"
+    );
+}
+
+#[test]
+fn batches_are_refused_with_a_message_or_planned_in_dependency_order() {
+    let seeds = corpus("batch");
+    let mut planned = 0;
+    for bytes in &seeds {
+        planned += usize::from(check_batch(bytes));
+    }
+    let mut rng = Rng(0xBA7C);
+    for _ in 0..3000 {
+        let seed = String::from_utf8_lossy(&seeds[rng.below(seeds.len())]).into_owned();
+        planned += usize::from(check_batch(rng.mutate(&seed).as_bytes()));
+    }
+    assert!(
+        planned > 100,
+        "the generator must also reach valid batches: {planned}"
+    );
 }

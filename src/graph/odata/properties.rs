@@ -1,6 +1,8 @@
-//! The properties the fuzzers check (issue 9), shared by the property tests in `cargo test` (`fuzz.rs`) and the
-//! cargo-fuzz targets (`fuzz/fuzz_targets/`): nothing panics, every refusal carries a message, and every accepted
-//! `$filter` compiles to SQL that SQLite prepares against the real schema, with every literal a bound parameter.
+//! The properties the fuzzers check (issues 9 and 21), shared by the property tests in `cargo test` (`fuzz.rs`) and
+//! the cargo-fuzz targets (`fuzz/fuzz_targets/`): nothing panics, every refusal carries a message, every accepted
+//! `$filter` compiles to SQL that SQLite prepares against the real schema, with every literal a bound parameter, every
+//! accepted `$skiptoken` is a position that prepares as a bound keyset condition and round-trips, and a `$batch` body
+//! is either refused with a message or runs in an order where every item follows its dependencies.
 //! Each check panics when a property fails, which is how both fuzzers see a failure.
 
 use super::Condition;
@@ -65,4 +67,82 @@ pub fn check_body(bytes: &[u8]) {
 
 fn object_clone(o: &crate::graph::body::JsonObject) -> crate::graph::body::JsonObject {
     crate::graph::body::JsonObject(o.0.clone())
+}
+
+/// The orders a `$skiptoken` is checked against: the default and a few `$orderby`s of every key kind.
+const ORDERS: &[&str] = &[
+    "",
+    "displayName desc",
+    "sizeInGB,version desc",
+    "status,expirationDate desc",
+];
+
+/// The sort orders of [`ORDERS`].
+pub fn orders() -> Vec<super::order::SortOrder> {
+    use super::order::SortOrder;
+    ORDERS
+        .iter()
+        .map(|order| match *order {
+            "" => SortOrder::creation(),
+            o => SortOrder::parse(o, &DEVICE_IMAGES, ApiVersion::Beta).expect("a valid $orderby"),
+        })
+        .collect()
+}
+
+/// Checks one `$skiptoken` against several orders: refused with a message, or a position that round-trips through
+/// [`SortOrder::token`] and compiles to a keyset condition SQLite prepares with one bound value per key.
+pub fn check_skiptoken(db: &rusqlite::Connection, token: &str) -> usize {
+    let mut accepted = 0;
+    for order in orders() {
+        let position = match order.position(token) {
+            Err(e) => {
+                message(&e);
+                continue;
+            }
+            Ok(position) => position,
+        };
+        assert_eq!(position.len(), order.keys.len(), "{token:?}");
+        let again = order.token(&position);
+        assert_eq!(
+            order.position(&again).ok(),
+            Some(position.clone()),
+            "{token:?}"
+        );
+        let mut params = Vec::new();
+        let condition = order.after(&position, &mut params).expect("a condition");
+        let sql = format!("SELECT count(*) FROM device_images WHERE {condition}");
+        let statement = db
+            .prepare(&sql)
+            .unwrap_or_else(|e| panic!("{token:?} -> {sql}: {e}"));
+        assert_eq!(statement.parameter_count(), params.len(), "{token:?}");
+        accepted += 1;
+    }
+    accepted
+}
+
+/// Checks one `$batch` body: refused with a message, or items in an order where each follows what it depends on.
+/// Returns whether it was planned.
+pub fn check_batch(bytes: &[u8]) -> bool {
+    match crate::graph::batch::plan(bytes) {
+        Err(e) => {
+            message(&e);
+            false
+        }
+        Ok(plan) => {
+            assert!((1..=crate::graph::batch::MAX_ITEMS).contains(&plan.len()));
+            for (at, (target, depends_on)) in plan.iter().enumerate() {
+                match target {
+                    Ok(path) => {
+                        assert!(path.starts_with("/beta/"), "{path}");
+                        assert!(path.parse::<actix_web::http::Uri>().is_ok(), "{path}");
+                    }
+                    Err(why) => assert!(!why.is_empty()),
+                }
+                for dep in depends_on {
+                    assert!(*dep < at, "an item runs before what it depends on");
+                }
+            }
+            true
+        }
+    }
 }

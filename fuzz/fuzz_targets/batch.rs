@@ -1,0 +1,10 @@
+//! A `$batch` body, as bytes, through the batch parser and planner: the properties of
+//! `cloudpc_emulator::graph::odata::properties::check_batch`.
+#![no_main]
+
+use cloudpc_emulator::graph::odata::properties::check_batch;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    check_batch(data);
+});
