@@ -234,7 +234,8 @@ pub fn bin() -> PathBuf {
         )
 }
 
-/// Starts the binary and waits for its one line on standard output; returns the child and the base URL.
+/// Starts the binary and waits (at most 30 s) for its one line on standard output; returns the child and the base URL.
+/// A binary that never prints it is killed and the test fails, rather than hanging.
 pub fn start(args: &[&str], envs: &[(&str, &str)]) -> (Child, String) {
     let mut child = Command::new(bin())
         .args(args)
@@ -244,16 +245,55 @@ pub fn start(args: &[&str], envs: &[(&str, &str)]) -> (Child, String) {
         .stderr(Stdio::null())
         .spawn()
         .expect("binary starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = match rx.recv_timeout(std::time::Duration::from_secs(30)) {
+        Ok(line) => line,
+        Err(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the binary printed no line within 30 s: {args:?}");
+        }
+    };
     let url = line
         .trim_end()
         .strip_prefix("listening on ")
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
         .to_owned();
     (child, url)
+}
+
+/// Waits at most `within` for the child to exit; a child still running then is killed and the test fails.
+pub fn wait_for_exit(child: &mut Child, within: std::time::Duration) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        if let Some(status) = child.try_wait().expect("the child can be waited for") {
+            return status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the binary did not exit within {within:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// Runs a command that must end by itself (a refused start, a subcommand) and collects its output; one that still
+/// runs after 30 s (a start that should have failed but serves) is killed and the test fails.
+pub fn output_within_30s(command: &mut Command) -> std::process::Output {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary starts");
+    wait_for_exit(&mut child, std::time::Duration::from_secs(30));
+    child.wait_with_output().expect("its output")
 }
 
 /// Sends `sig` (e.g. `-TERM`) to the child.

@@ -3,10 +3,13 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::helpers::{bin, body, open_read_only, signal, start, COLLECTION};
+use crate::helpers::{
+    bin, body, open_read_only, output_within_30s, signal, start, wait_for_exit, COLLECTION,
+};
 
 #[tokio::test]
 async fn the_binary_announces_its_address_serves_and_stops_cleanly_on_sigterm() {
@@ -42,7 +45,7 @@ async fn the_binary_announces_its_address_serves_and_stops_cleanly_on_sigterm() 
     assert!(health.success());
 
     signal(&child, "-TERM");
-    let status = child.wait().unwrap();
+    let status = wait_for_exit(&mut child, Duration::from_secs(30));
     assert!(status.success(), "exit {status}");
     let wal = db.with_extension("db-wal");
     assert!(
@@ -109,34 +112,25 @@ async fn flags_work_and_an_in_memory_database_needs_no_file() {
     assert_eq!(page["value"].as_array().unwrap().len(), 2);
     assert!(page["@odata.nextLink"].is_string());
     signal(&child, "-INT");
-    assert!(child.wait().unwrap().success());
+    assert!(wait_for_exit(&mut child, Duration::from_secs(30)).success());
 }
 
 #[test]
 fn bad_flags_and_unusable_databases_exit_non_zero() {
-    let out = Command::new(bin())
-        .args(["--page-size", "0"])
-        .output()
-        .unwrap();
+    let out = output_within_30s(Command::new(bin()).args(["--page-size", "0"]));
     assert!(!out.status.success());
-    let out = Command::new(bin())
-        .args(["--auth", "maybe"])
-        .output()
-        .unwrap();
+    let out = output_within_30s(Command::new(bin()).args(["--auth", "maybe"]));
     assert!(!out.status.success());
 
     let dir = tempfile::tempdir().unwrap();
     let garbage = dir.path().join("garbage.db");
     std::fs::write(&garbage, vec![0x42u8; 8192]).unwrap();
-    let out = Command::new(bin())
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--database",
-            garbage.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    let out = output_within_30s(Command::new(bin()).args([
+        "--listen",
+        "127.0.0.1:0",
+        "--database",
+        garbage.to_str().unwrap(),
+    ]));
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot start"));
     assert_eq!(
@@ -178,18 +172,15 @@ async fn the_token_subcommand_mints_what_jwt_mode_accepts_and_tokens_reach_neith
         .to_owned();
 
     // Signed with the secret stored in the running emulator's database.
-    let out = Command::new(bin())
-        .args([
-            "--database",
-            db_arg,
-            "token",
-            "--tenant",
-            "contoso",
-            "--roles",
-            "CloudPC.ReadWrite.All",
-        ])
-        .output()
-        .unwrap();
+    let out = output_within_30s(Command::new(bin()).args([
+        "--database",
+        db_arg,
+        "token",
+        "--tenant",
+        "contoso",
+        "--roles",
+        "CloudPC.ReadWrite.All",
+    ]));
     assert!(
         out.status.success(),
         "{}",
@@ -214,10 +205,7 @@ async fn the_token_subcommand_mints_what_jwt_mode_accepts_and_tokens_reach_neith
         .unwrap();
     assert_eq!(res.status(), 200);
     // A token from another secret is refused.
-    let other = Command::new(bin())
-        .args(["--jwt-secret", "other", "token"])
-        .output()
-        .unwrap();
+    let other = output_within_30s(Command::new(bin()).args(["--jwt-secret", "other", "token"]));
     let other = String::from_utf8(other.stdout).unwrap().trim().to_owned();
     let res = client
         .get(format!("{url}/beta/{COLLECTION}"))
@@ -237,7 +225,7 @@ async fn the_token_subcommand_mints_what_jwt_mode_accepts_and_tokens_reach_neith
     assert_eq!(journal["value"].as_array().unwrap().len(), 3);
 
     signal(&child, "-TERM");
-    assert!(child.wait().unwrap().success());
+    assert!(wait_for_exit(&mut child, Duration::from_secs(30)).success());
     let logs = std::fs::read_to_string(&stderr_path).unwrap();
     assert!(logs.contains("request"), "the requests were logged");
     let pool = open_read_only(&db).await;
@@ -304,7 +292,7 @@ async fn a_self_signed_certificate_serves_https_that_clients_can_trust() {
         .unwrap();
     assert!(health.success());
     signal(&child, "-TERM");
-    assert!(child.wait().unwrap().success());
+    assert!(wait_for_exit(&mut child, Duration::from_secs(30)).success());
 
     // A restart keeps the certificate clients already trust.
     let before = std::fs::read(&cert).unwrap();
@@ -321,7 +309,7 @@ async fn a_self_signed_certificate_serves_https_that_clients_can_trust() {
         &[],
     );
     signal(&child, "-TERM");
-    assert!(child.wait().unwrap().success());
+    assert!(wait_for_exit(&mut child, Duration::from_secs(30)).success());
     assert_eq!(std::fs::read(&cert).unwrap(), before);
 
     // A certificate of one's own: --tls-cert and --tls-key.
@@ -346,7 +334,7 @@ async fn a_self_signed_certificate_serves_https_that_clients_can_trust() {
         "200"
     );
     signal(&child, "-TERM");
-    assert!(child.wait().unwrap().success());
+    assert!(wait_for_exit(&mut child, Duration::from_secs(30)).success());
 }
 
 /// GET over TLS with only `ca` trusted; returns the status code.

@@ -575,11 +575,13 @@ async fn a_sorted_filtered_walk_sees_every_original_match_once_while_others_inse
         );
         // Between pages: delete an image already seen, and add matching ones at both ends of the order.
         let victim = seen[round].clone();
-        app.client
+        let deleted = app
+            .client
             .delete(app.images("beta", &format!("/{victim}")))
             .send()
             .await
             .unwrap();
+        assert_eq!(deleted.status(), 204, "the delete between pages happened");
         fixture(
             &app,
             &format!("Walk new {round}"),

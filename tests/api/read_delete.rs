@@ -143,11 +143,13 @@ async fn paging_is_stable_while_other_clients_insert_and_delete() {
         );
         // Between pages: delete an image already seen, and add a new one.
         let victim = &before[round];
-        app.client
+        let deleted = app
+            .client
             .delete(app.images("v1.0", &format!("/{victim}")))
             .send()
             .await
             .unwrap();
+        assert_eq!(deleted.status(), 204, "the delete between pages happened");
         app.create_ok("v1.0", &body(&format!("During {round}"), "1.0.0"))
             .await;
         round += 1;

@@ -1031,17 +1031,17 @@ fn flags_out_of_range_and_an_open_listener_without_a_token_stop_the_start() {
     ] {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("e.db");
-        let out = std::process::Command::new(bin())
-            .args(["--database", db.to_str().unwrap()])
-            .args(if args[0] == "--listen" {
-                &[][..]
-            } else {
-                &["--listen", "127.0.0.1:0"][..]
-            })
-            .args(&args)
-            .env_remove("EMULATOR_ADMIN_TOKEN")
-            .output()
-            .unwrap();
+        let out = output_within_30s(
+            std::process::Command::new(bin())
+                .args(["--database", db.to_str().unwrap()])
+                .args(if args[0] == "--listen" {
+                    &[][..]
+                } else {
+                    &["--listen", "127.0.0.1:0"][..]
+                })
+                .args(&args)
+                .env_remove("EMULATOR_ADMIN_TOKEN"),
+        );
         assert!(!out.status.success(), "{args:?} started");
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(!stdout.contains("listening on"), "{args:?}: {stdout}");
@@ -1060,5 +1060,5 @@ fn flags_out_of_range_and_an_open_listener_without_a_token_stop_the_start() {
     );
     assert!(url.starts_with("http://0.0.0.0:"), "{url}");
     child.kill().unwrap();
-    child.wait().unwrap();
+    wait_for_exit(&mut child, Duration::from_secs(30));
 }
