@@ -28,6 +28,17 @@ pub fn body(name: &str, version: &str) -> Value {
     json!({ "displayName": name, "version": version, "sourceImageResourceId": source("win11-24h2") })
 }
 
+/// A JWT naming a tenant, signed with a key nobody checks: `none` and `bearer` modes read its `tid` without
+/// verifying it.
+pub fn tenant_token(tid: &str) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &json!({"tid": tid, "aud": "https://graph.microsoft.com", "exp": 4_000_000_000i64}),
+        &jsonwebtoken::EncodingKey::from_secret(b"unverified"),
+    )
+    .unwrap()
+}
+
 /// A running app with its own database folder.
 pub struct TestApp {
     pub address: String,

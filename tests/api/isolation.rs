@@ -5,20 +5,10 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-/// A JWT naming a tenant; `none` mode reads its `tid` without verifying it.
-fn as_tenant(tid: &str) -> String {
-    jsonwebtoken::encode(
-        &jsonwebtoken::Header::default(),
-        &json!({"tid": tid, "aud": "https://graph.microsoft.com", "exp": 4_000_000_000i64}),
-        &jsonwebtoken::EncodingKey::from_secret(b"unverified"),
-    )
-    .unwrap()
-}
-
 /// Two tenants with three images each: A's named `A0`..`A2`, B's `B0`..`B2`.
 async fn two_tenants() -> (TestApp, String, String) {
     let app = spawn_app().await;
-    let (a, b) = (as_tenant("tenant-a"), as_tenant("tenant-b"));
+    let (a, b) = (tenant_token("tenant-a"), tenant_token("tenant-b"));
     for (token, prefix) in [(&a, "A"), (&b, "B")] {
         for n in 0..3 {
             let res = app

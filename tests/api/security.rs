@@ -28,14 +28,15 @@ fn port(app: &TestApp) -> u16 {
     app.address.rsplit(':').next().unwrap().parse().unwrap()
 }
 
-/// An unsigned-looking JWT naming a tenant (`none` and `bearer` modes read `tid` without verifying).
-fn tenant_token(tid: &str) -> String {
-    jsonwebtoken::encode(
-        &jsonwebtoken::Header::default(),
-        &json!({"tid": tid, "aud": "https://graph.microsoft.com", "exp": 4_000_000_000i64}),
-        &jsonwebtoken::EncodingKey::from_secret(b"whatever"),
-    )
-    .unwrap()
+/// What `emulator_state.jwt_secret` holds (earlier versions kept the signing secret there).
+async fn secret_column(app: &TestApp) -> String {
+    let pool = app.db().await;
+    let column = sqlx::query_scalar("SELECT jwt_secret FROM emulator_state")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    column
 }
 
 #[cfg(unix)]
@@ -290,13 +291,11 @@ async fn the_signing_secret_and_the_database_are_private_and_not_in_snapshots() 
     ] {
         assert_eq!(mode(file), 0o600, "{}", file.display());
     }
-    let pool = app.db().await;
-    let column: String = sqlx::query_scalar("SELECT jwt_secret FROM emulator_state")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
-    assert_eq!(column, "", "the database does not hold the secret");
+    assert_eq!(
+        secret_column(&app).await,
+        "",
+        "the database does not hold the secret"
+    );
     // A minted token is signed with it and accepted.
     let minted: Value = app
         .client
@@ -381,13 +380,7 @@ async fn a_secret_in_an_older_database_moves_to_its_file_and_tokens_stay_valid()
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    let pool = app.db().await;
-    let column: String = sqlx::query_scalar("SELECT jwt_secret FROM emulator_state")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
-    assert_eq!(column, "");
+    assert_eq!(secret_column(&app).await, "");
 }
 
 #[tokio::test]
