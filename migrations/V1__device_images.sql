@@ -1,10 +1,10 @@
 -- V1: the device image store.
 --
 -- This schema is public: CI suites open the SQLite file read-only while the emulator runs and check what was stored
--- (CONTRACT §9). Every column is documented here. Values are stored the way Graph puts them on the wire (enum members
+-- (docs/control-plane.md). Every column is documented here. Values are stored the way Graph puts them on the wire (enum members
 -- in their SDK spelling, dates as text), so a test can compare a row with a response without translation.
 --
--- The constraints are the last line of defence: the handlers validate every value first (CONTRACT §4), but the
+-- The constraints are the last line of defence: the handlers validate every value first (docs/api.md, docs/fidelity.md), but the
 -- database itself refuses a row that breaks a rule, so no bug can leave bad state behind.
 
 CREATE TABLE device_images (
@@ -58,7 +58,7 @@ CREATE TABLE device_images (
     created_date_time        TEXT    NOT NULL
 );
 
--- displayName + version are unique per tenant, the name compared case-insensitively (CONTRACT §4). Racing creates are
+-- displayName + version are unique per tenant, the name compared case-insensitively (docs/api.md, docs/fidelity.md). Racing creates are
 -- decided here, by the database.
 CREATE UNIQUE INDEX device_images_name_version ON device_images (tenant_id, display_name_key, version);
 -- The default list order: a tenant's images in creation order.

@@ -1,4 +1,4 @@
--- V3: the upload lifecycle and the source image catalog (issue 4, CONTRACT §5).
+-- V3: the upload lifecycle and the source image catalog (issue 4, docs/lifecycle.md).
 
 -- When a pending image's upload finishes (same format as last_modified_date_time), on the emulator's clock. Set for
 -- `pending` images only; cleared by the transition to `ready` or `failed`. A background task applies due transitions

@@ -1,4 +1,4 @@
--- V4: the control plane (issue 5, CONTRACT §9): the request journal, fault rules and the emulator's clock.
+-- V4: the control plane (issue 5, docs/control-plane.md): the request journal, fault rules and the emulator's clock.
 
 -- Every Graph request the emulator answered, newest last. Bounded by --journal-max (the oldest rows are pruned);
 -- written off the request path in batches. Never holds an Authorization value.

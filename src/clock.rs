@@ -1,5 +1,5 @@
 //! The emulator's clock. Every timestamp the emulator writes comes from here, so that lifecycle tests and the control
-//! plane can move time instead of sleeping (CONTRACT §9).
+//! plane can move time instead of sleeping (docs/control-plane.md).
 
 use std::sync::atomic::{AtomicI64, Ordering};
 

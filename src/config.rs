@@ -1,4 +1,4 @@
-//! Flags and environment variables (CONTRACT §2). Every flag also reads an environment variable.
+//! Flags and environment variables (docs/running.md). Every flag also reads an environment variable.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -174,7 +174,7 @@ fn journal_body_max(value: &str) -> Result<usize, String> {
     Ok(n)
 }
 
-/// How requests to the Graph routes are authenticated (CONTRACT §7).
+/// How requests to the Graph routes are authenticated (docs/api.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum AuthMode {
     None,

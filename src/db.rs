@@ -1,7 +1,7 @@
 //! The SQLite store: migrations (refinery, through rusqlite) and the sqlx pools every query uses.
 //!
 //! Writes go through one writer connection: SQLite allows one writer at a time anyway, and a single writer keeps
-//! the WAL auto-checkpoint working (PERFORMANCE-NOTES). Reads use a small pool of read-only connections, which in
+//! the WAL auto-checkpoint working (bench/README.md). Reads use a small pool of read-only connections, which in
 //! WAL mode never wait for the writer.
 //!
 //! Durability: `synchronous=FULL` by default, so a `201` (sent only after `COMMIT` returned) survives power loss;
@@ -54,7 +54,7 @@ pub struct Database {
 }
 
 /// A few read-only connections, each behind an async mutex. sqlx's pool costs a task spawn and a semaphore per
-/// acquire; a free connection here costs one `try_lock` (PERFORMANCE-NOTES: a connection per worker served ~60% more
+/// acquire; a free connection here costs one `try_lock` (measured early on: a connection per worker served ~60% more
 /// reads than a pool).
 #[derive(Debug)]
 struct FastReaders {

@@ -1,4 +1,4 @@
-//! The one API error type. Every failure becomes Graph's error envelope (CONTRACT §7, graph-device-images.md §4.1):
+//! The one API error type. Every failure becomes Graph's error envelope (docs/api.md, docs/fidelity.md#error-envelope):
 //!
 //! ```json
 //! {"error":{"code":"…","message":"…","innerError":{"date":"…","request-id":"…","client-request-id":"…"}}}

@@ -61,7 +61,7 @@ async fn serve(cli: Cli) -> ExitCode {
         tracing::info!("stop signal received; finishing requests in flight");
         handle.stop(true).await;
     });
-    // Tools and tests wait for exactly this line (CONTRACT §2).
+    // Tools and tests wait for exactly this line (docs/running.md).
     println!("listening on {}", app.url());
     match app.run_until_stopped().await {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,4 +1,4 @@
-//! The control plane under `/_emulator/` (CONTRACT §9): what an emulator has that the real service has not. JSON in
+//! The control plane under `/_emulator/` (docs/control-plane.md): what an emulator has that the real service has not. JSON in
 //! and out; errors in Graph's envelope. With `--admin-token`, everything but `health` needs the token.
 
 pub mod clock;

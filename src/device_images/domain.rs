@@ -1,5 +1,5 @@
 //! Domain values of a device image. "Parse, don't validate": a [`NewDeviceImage`] exists only if every rule of
-//! CONTRACT §4 holds, so the repository never sees an unchecked value.
+//! rule of docs/api.md and docs/fidelity.md holds, so the repository never sees an unchecked value.
 
 use chrono::NaiveDate;
 use serde_json::Value;
@@ -195,7 +195,7 @@ impl TryFrom<CreateDeviceImageRequest> for NewDeviceImage {
     }
 }
 
-/// Required on create (graph-device-images.md §2.2).
+/// Required on create (docs/fidelity.md#methods-and-permissions).
 const REQUIRED: [&str; 3] = ["displayName", "version", "sourceImageResourceId"];
 
 /// What the body held, before the cross-property rules.
@@ -260,7 +260,7 @@ impl Fields {
     }
 }
 
-/// Graph's message for a property the type does not have (graph-device-images.md §4.1).
+/// Graph's message for a property the type does not have (docs/fidelity.md#error-envelope).
 pub fn unknown_property(name: &str) -> ApiError {
     ApiError::BadRequest(format!(
         "The property '{name}' does not exist on type '{ENTITY_TYPE}'. Make sure to only use property names that \

@@ -1,4 +1,4 @@
-//! Create, get and delete (CONTRACT §4). Each handler parses the request into domain values, asks the repository,
+//! Create, get and delete (docs/api.md, docs/fidelity.md). Each handler parses the request into domain values, asks the repository,
 //! and builds the response from what the database returned.
 
 use actix_web::http::{header, StatusCode};
@@ -139,7 +139,7 @@ fn not_found(id: &str) -> ApiError {
 }
 
 /// `POST …/deviceImages/{id}/retryUpload` (and the deprecated `reupload`), beta only: a failed image's upload starts
-/// again (CONTRACT §5). Any other status is a 400.
+/// again (docs/lifecycle.md). Any other status is a 400.
 pub async fn retry_upload(
     req: &HttpRequest,
     state: &AppState,
@@ -160,7 +160,7 @@ pub async fn retry_upload(
     }
     let mut res = HttpResponse::NoContent();
     if deprecated {
-        // reupload is deprecated in favour of retryUpload (graph-device-images.md §2.8).
+        // reupload is deprecated in favour of retryUpload (docs/fidelity.md#methods-and-permissions).
         res.insert_header(("Deprecation", REUPLOAD_DEPRECATED))
             .insert_header(("Sunset", REUPLOAD_SUNSET))
             .insert_header((
@@ -174,5 +174,5 @@ pub async fn retry_upload(
 
 /// When `reupload` was deprecated: one year before its sunset, Graph's usual notice.
 const REUPLOAD_DEPRECATED: &str = "Wed, 25 Jun 2025 00:00:00 GMT";
-/// When the real service stops answering `reupload` (CONTRACT §3).
+/// When the real service stops answering `reupload` (docs/api.md).
 const REUPLOAD_SUNSET: &str = "Thu, 25 Jun 2026 00:00:00 GMT";

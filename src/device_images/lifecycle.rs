@@ -1,4 +1,4 @@
-//! The upload lifecycle (CONTRACT §5): `pending → ready | failed`.
+//! The upload lifecycle (docs/lifecycle.md): `pending → ready | failed`.
 //!
 //! A pending image stores when its upload finishes (`upload_due_at`, on the emulator's clock). Transitions are applied
 //! by a background task, and by every read before it reads, so no client ever sees a pending image past its due time;

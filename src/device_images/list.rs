@@ -1,4 +1,4 @@
-//! `GET …/deviceImages` and `GET …/deviceImages/$count` (CONTRACT §6).
+//! `GET …/deviceImages` and `GET …/deviceImages/$count` (docs/querying.md).
 //!
 //! Pages hold at most `--page-size` items (and at most `$top`). A further page is announced by an absolute
 //! `@odata.nextLink` that repeats every original option and adds an opaque `$skiptoken` holding the keyset position

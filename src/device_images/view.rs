@@ -1,4 +1,4 @@
-//! The wire view of a device image for one API version (CONTRACT §4): which properties exist, how enums are
+//! The wire view of a device image for one API version (docs/api.md, docs/fidelity.md): which properties exist, how enums are
 //! projected, and `$select`. Version differences live here and in [`crate::graph::enums`], nowhere else.
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
@@ -74,7 +74,7 @@ impl Property {
         version == ApiVersion::Beta || !matches!(self, Self::ScopeIds | Self::StatusDetails)
     }
 
-    /// Looks a property up by name, case-insensitively (graph-device-images.md §4.4), within a version.
+    /// Looks a property up by name, case-insensitively (docs/fidelity.md#paging-and-query-options), within a version.
     pub fn parse(name: &str, version: ApiVersion) -> Option<Self> {
         Self::ALL
             .into_iter()

@@ -1,4 +1,4 @@
-//! Group commit of creates and deletes (issue 8, PERFORMANCE-NOTES): one task owns the writer connection for a batch,
+//! Group commit of creates and deletes (issue 8, bench/README.md): one task owns the writer connection for a batch,
 //! takes every write that is waiting (up to [`BATCH`]), runs them in one transaction and answers each after the
 //! `COMMIT`.
 //! One fsync then covers the whole batch, so `synchronous=FULL` stays cheap, and every 201 still follows its commit.

@@ -1,4 +1,4 @@
-//! JSON batching, `POST /{ver}/$batch` (CONTRACT §8, graph-device-images.md §4.6).
+//! JSON batching, `POST /{ver}/$batch` (docs/batching.md, docs/fidelity.md#batching).
 //!
 //! Each item runs through another instance of the very same application ([`crate::startup::app`]): the protocol
 //! middleware (request id, faults, journal, metrics), routing, auth and handlers, exactly as a direct request. Items

@@ -1,4 +1,4 @@
-//! Request bodies: JSON objects of at most 1 MiB with a JSON `Content-Type` (CONTRACT §4).
+//! Request bodies: JSON objects of at most 1 MiB with a JSON `Content-Type` (docs/api.md, docs/fidelity.md).
 
 use std::collections::HashSet;
 use std::fmt;

@@ -1,4 +1,4 @@
-//! Graph's enums and their projection per API version (graph-device-images.md §1.3 and §4.4).
+//! Graph's enums and their projection per API version (docs/fidelity.md#enums-and-evolvable-members).
 //!
 //! Members after `unknownFutureValue` are *evolvable*: they are emitted as `unknownFutureValue` unless the request sent
 //! `Prefer: include-unknown-enum-members`, and refused in a request without that header. A member that does not exist

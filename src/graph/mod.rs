@@ -23,7 +23,7 @@ pub enum ApiVersion {
 }
 
 impl ApiVersion {
-    /// Parses the first path segment; the fixed segments match case-insensitively (CONTRACT §3).
+    /// Parses the first path segment; the fixed segments match case-insensitively (docs/api.md).
     pub fn parse(segment: &str) -> Option<Self> {
         if segment.eq_ignore_ascii_case("beta") {
             Some(Self::Beta)
@@ -50,7 +50,7 @@ pub struct GraphContext {
     pub tenant: String,
     /// `{scheme}://{host}/{ver}` of the request, used in every absolute URL the emulator emits.
     pub base: String,
-    /// `Prefer: include-unknown-enum-members` was sent (graph-device-images.md §4.4).
+    /// `Prefer: include-unknown-enum-members` was sent (docs/fidelity.md#paging-and-query-options).
     pub include_unknown_enum_members: bool,
 }
 

@@ -1,5 +1,5 @@
 //! Request paths: `//` collapses to `/`, a trailing `/` is ignored, and each segment is percent-decoded once
-//! (CONTRACT §3). The Kiota SDKs send `/v1.0//deviceManagement/…` by default (graph-device-images.md §5.1).
+//! (docs/api.md). The Kiota SDKs send `/v1.0//deviceManagement/…` by default (docs/fidelity.md#what-the-python-sdks-send).
 
 /// The percent-decoded, non-empty segments of a raw request path.
 pub fn segments(raw_path: &str) -> Vec<String> {

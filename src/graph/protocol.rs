@@ -1,5 +1,5 @@
 //! The middleware every request passes: request ids, Graph's error envelope, one log line per request
-//! (CONTRACT §7, HOUSE-STYLE 3 and 7).
+//! (docs/api.md).
 
 use std::panic::AssertUnwindSafe;
 use std::time::Instant;

@@ -1,4 +1,4 @@
-//! Success responses of the Graph routes (CONTRACT §7).
+//! Success responses of the Graph routes (docs/api.md).
 
 use actix_web::http::{header, StatusCode};
 use actix_web::HttpResponse;
@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::GraphContext;
 use crate::error::ApiError;
 
-/// Graph's `Content-Type` for JSON successes (graph-device-images.md §4.2).
+/// Graph's `Content-Type` for JSON successes (docs/fidelity.md#response-headers).
 pub const ODATA_JSON: &str =
     "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8";
 

@@ -1,4 +1,4 @@
-//! Routing of the Graph API (CONTRACT §3). One function shows the whole surface. Routing is done here rather than by
+//! Routing of the Graph API (docs/api.md). One function shows the whole surface. Routing is done here rather than by
 //! actix's router because Graph's rules are not a router's: fixed segments match case-insensitively, `//` and a
 //! trailing `/` are ignored, and every miss has its own Graph error.
 
@@ -40,7 +40,7 @@ pub async fn dispatch(
             shorten(first)
         ))
     })?;
-    // Reads need a read permission, everything else a write permission (graph-device-images.md §2); a batch only a
+    // Reads need a read permission, everything else a write permission (docs/fidelity.md#methods-and-permissions); a batch only a
     // valid token, since each of its items is checked on its own.
     let rest = &segments[1..];
     let is_batch = matches!(rest, [s] if s.eq_ignore_ascii_case("$batch"));
@@ -85,7 +85,7 @@ pub async fn dispatch(
             Method::DELETE => handlers::delete(&req, &state, &ctx, id).await,
             _ => Err(ApiError::MethodNotAllowed("GET, DELETE")),
         },
-        // The upload actions exist on beta only; v1.0 has no such segment (graph-device-images.md §2.7, §2.8).
+        // The upload actions exist on beta only; v1.0 has no such segment (docs/fidelity.md#methods-and-permissions).
         [id, action] if version == ApiVersion::Beta && is_action(action) => match *method {
             Method::POST => {
                 let deprecated = action.eq_ignore_ascii_case("reupload");
@@ -107,7 +107,7 @@ fn is_action(segment: &str) -> bool {
     segment.eq_ignore_ascii_case("retryUpload") || segment.eq_ignore_ascii_case("reupload")
 }
 
-/// Graph's router's message (graph-device-images.md §4.1).
+/// Graph's router's message (docs/fidelity.md#error-envelope).
 fn segment_not_found(segment: &str) -> ApiError {
     ApiError::Routing(format!(
         "Resource not found for the segment '{}'.",

@@ -1,5 +1,5 @@
 //! Checks of JSON values in request bodies, shared by every body the emulator parses. Each error names the property
-//! and the rule (CONTRACT §4).
+//! and the rule (docs/api.md, docs/fidelity.md).
 
 use chrono::{DateTime, NaiveDate};
 use serde_json::Value;

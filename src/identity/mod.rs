@@ -1,4 +1,4 @@
-//! Who is calling (CONTRACT §7, issue 6): the auth modes, the caller's tenant, Graph's permission check, and test
+//! Who is calling (docs/identity.md): the auth modes, the caller's tenant, Graph's permission check, and test
 //! tokens the emulator mints and verifies itself.
 //!
 //! - `none`: anyone; the tenant comes from a bearer JWT's `tid` when one is sent (unverified), else the default.

@@ -1,5 +1,5 @@
 //! `GET …/deviceImages/getSourceImages` (and `getSourceImages()`): the catalog as `cloudPcSourceDeviceImage`s, with
-//! `$filter`, `$top`, `$skip`, `$count` and paging (graph-device-images.md §2.6).
+//! `$filter`, `$top`, `$skip`, `$count` and paging (docs/fidelity.md#methods-and-permissions).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};

@@ -1,4 +1,4 @@
-//! The source image catalog (CONTRACT §5): the Azure images the emulated tenant's subscriptions hold. It decides how
+//! The source image catalog (docs/lifecycle.md): the Azure images the emulated tenant's subscriptions hold. It decides how
 //! uploads end, `getSourceImages` lists it, and `/_emulator/source-images` manages it.
 
 pub mod catalog;

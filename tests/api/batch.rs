@@ -1,4 +1,4 @@
-//! JSON batching (CONTRACT §8): items run through the same pipeline as direct requests.
+//! JSON batching (docs/batching.md): items run through the same pipeline as direct requests.
 
 use serde_json::{json, Value};
 

@@ -55,7 +55,7 @@ fn compose_environment_port_volume_and_healthcheck_match_the_binary() {
     }
     let cli = <Cli as clap::Parser>::try_parse_from(&args).expect("the binary accepts every value");
     let settings = cli.settings;
-    // The flags of CONTRACT §2 are set explicitly, so the compose file documents them.
+    // The main flags (docs/running.md) are set explicitly, so the compose file documents them.
     for var in [
         "EMULATOR_LISTEN",
         "EMULATOR_DATABASE",

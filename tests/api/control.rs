@@ -1,4 +1,4 @@
-//! The control plane (CONTRACT §9): readiness, reset, state export, snapshots, the request journal, fault rules, the
+//! The control plane (docs/control-plane.md): readiness, reset, state export, snapshots, the request journal, fault rules, the
 //! clock, metrics and the admin token.
 
 use std::collections::BTreeMap;

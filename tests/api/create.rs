@@ -1,4 +1,4 @@
-//! Create (CONTRACT §4): the 201, its headers, and the row it leaves behind.
+//! Create (docs/api.md, docs/fidelity.md): the 201, its headers, and the row it leaves behind.
 
 use serde_json::{json, Value};
 use sqlx::Row;

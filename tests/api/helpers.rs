@@ -23,7 +23,7 @@ pub fn source(image: &str) -> String {
     )
 }
 
-/// The minimal body the SDKs send (graph-device-images.md §2.2).
+/// The minimal body the SDKs send (docs/fidelity.md#methods-and-permissions).
 pub fn body(name: &str, version: &str) -> Value {
     json!({ "displayName": name, "version": version, "sourceImageResourceId": source("win11-24h2") })
 }

@@ -1,5 +1,5 @@
 //! The upload lifecycle, the source image catalog and its control plane, getSourceImages, and the upload actions
-//! (CONTRACT §5). Time is moved on the emulator's clock rather than slept through.
+//! (docs/lifecycle.md). Time is moved on the emulator's clock rather than slept through.
 
 use std::time::Duration;
 

@@ -1,5 +1,5 @@
 //! The binary as users run it: the `listening on` line, flags from the environment, the healthcheck subcommand and
-//! graceful shutdown on SIGTERM (CONTRACT §2).
+//! graceful shutdown on SIGTERM (docs/running.md).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};

@@ -1,4 +1,4 @@
-//! Protocol details: versions and their projections, evolvable enums, routing, auth, headers (CONTRACT §3, §4, §7).
+//! Protocol details: versions and their projections, evolvable enums, routing, auth, headers (docs/api.md).
 
 use serde_json::{json, Value};
 

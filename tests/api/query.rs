@@ -1,4 +1,4 @@
-//! OData query options (CONTRACT §6): $filter per operator and function on both versions, invalid filters, literals
+//! OData query options (docs/querying.md): $filter per operator and function on both versions, invalid filters, literals
 //! that try to break out of SQL, $select, $orderby, $top/$skip, $count, keyset paging, and the indexes behind them.
 
 use std::collections::HashMap;
@@ -147,7 +147,7 @@ async fn each_operator_and_function_on_both_versions_returns_the_expected_images
             assert_eq!(&got, expected, "{ver}: {filter}");
         }
     }
-    // Evolvable members (graph-device-images.md §4.4): `eq unknownFutureValue` matches what the client sees as it.
+    // Evolvable members (docs/fidelity.md#paging-and-query-options): `eq unknownFutureValue` matches what the client sees as it.
     let evolvable: Vec<(&str, bool, &str, Vec<&str>)> = vec![
         (
             "v1.0",

@@ -1,4 +1,4 @@
-//! Get, list with paging, and delete (CONTRACT §3, §6).
+//! Get, list with paging, and delete (docs/api.md, docs/querying.md).
 
 use std::collections::HashSet;
 

@@ -499,7 +499,7 @@ async fn hostile_input_gets_the_envelope_and_changes_nothing() {
     nul["operatingSystem"] = json!("a\u{0}b");
     app.create_ok("beta", &nul).await;
 
-    // Each answer exactly as the README promises (Querying: limits, grammar).
+    // Each answer exactly as docs/querying.md promises (limits, grammar).
     let absurd = [
         (
             format!("?$filter={}", "(".repeat(5000)),

@@ -1,4 +1,4 @@
-//! Every validation rule of CONTRACT §4: the status, Graph's envelope, and no row left behind.
+//! Every validation rule (docs/api.md, docs/fidelity.md): the status, Graph's envelope, and no row left behind.
 
 use serde_json::{json, Value};
 
@@ -165,7 +165,7 @@ async fn each_rule_gives_400_naming_the_property_and_stores_nothing() {
             with("@odata.type", Some(json!("#microsoft.graph.user"))),
             "@odata.type",
         ),
-        // Evolvable members need the Prefer header (graph-device-images.md §4.4) ...
+        // Evolvable members need the Prefer header (docs/fidelity.md#paging-and-query-options) ...
         ("beta", with("status", Some(json!("warning"))), "status"),
         // ... and beta-only members do not exist in v1.0 at all.
         ("v1.0", with("status", Some(json!("warning"))), "status"),

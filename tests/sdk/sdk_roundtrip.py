@@ -8,7 +8,7 @@ walk the pages with msgraph_core's PageIterator, and read the $count segment; th
 upload until it is ready, and the beta SDK retries a failed upload with retry_upload. Then the request journal is
 checked for the SDK's requests (by request-id, never with the token), and a 429 fault rule is retried by the SDK.
 msgraph_core's BatchRequestContent sends a create and a dependent list in one $batch. The SDK is pointed at the emulator through
-`request_adapter.base_url` with a small custom AccessTokenProvider (graph-device-images.md §5.1 and §5.2).
+`request_adapter.base_url` with a small custom AccessTokenProvider (docs/fidelity.md#what-the-python-sdks-send).
 Prints one line per check and a closing "N passed, N failed" line.
 """
 

@@ -182,7 +182,7 @@ impl FilterCompiler {
     }
 
     /// The stored members a literal stands for: one member, or for `unknownFutureValue` every member this client
-    /// sees as the sentinel (graph-device-images.md §4.4: `eq unknownFutureValue` matches all the newer members).
+    /// sees as the sentinel (docs/fidelity.md#enums-and-evolvable-members: `eq unknownFutureValue` matches all the newer members).
     fn enum_members(
         &self,
         pname: &str,

@@ -1,4 +1,4 @@
-//! OData query options of collections (CONTRACT §6): `$filter`, `$orderby`, `$top`, `$skip`, `$count` and
+//! OData query options of collections (docs/querying.md): `$filter`, `$orderby`, `$top`, `$skip`, `$count` and
 //! `$skiptoken`, typed against an entity's [`QuerySchema`] and turned into one SQL statement with bound parameters.
 //! Options particular to one collection (`$select` of device images) are handed back to its handler.
 

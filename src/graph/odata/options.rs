@@ -1,5 +1,5 @@
-//! Query strings: OData system query options (CONTRACT §6). Option names match case-insensitively, and on beta the
-//! `$` is optional (graph-device-images.md §4.4).
+//! Query strings: OData system query options (docs/querying.md). Option names match case-insensitively, and on beta the
+//! `$` is optional (docs/fidelity.md#paging-and-query-options).
 
 use crate::error::ApiError;
 use crate::graph::path::percent_decode;
@@ -74,7 +74,7 @@ pub fn unsupported(option: &QueryOption) -> ApiError {
     }
 }
 
-/// Parses `$top`: an integer from 1 to 999 (CONTRACT §6).
+/// Parses `$top`: an integer from 1 to 999 (docs/querying.md).
 pub fn parse_top(value: &str) -> Result<u32, ApiError> {
     match value.trim().parse::<i64>() {
         Ok(n) if (1..=999).contains(&n) => Ok(n as u32),

@@ -1,4 +1,4 @@
-//! The `$filter` language of CONTRACT §6, parsed into an untyped expression tree. Typing against an entity and
+//! The `$filter` language of docs/querying.md, parsed into an untyped expression tree. Typing against an entity and
 //! compilation to SQL happen elsewhere ([`crate::device_images::query`]); this module knows only OData's grammar:
 //!
 //! ```text
