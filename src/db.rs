@@ -165,7 +165,16 @@ impl Database {
         // database file's mode, so none of the three is readable by other users.
         match crate::files::private_file(path) {
             Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            // A file of an earlier version, which created it with the default mode: made private now, with its
+            // WAL and shared-memory files.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let file = format!("{location}{suffix}");
+                    if let Err(e) = crate::files::make_private(Path::new(&file)) {
+                        tracing::warn!(error = %e, file, "cannot make the database file private");
+                    }
+                }
+            }
             Err(e) => return Err(DbError(format!("cannot create {location}: {e}"))),
         }
         migrate_file(path)?;

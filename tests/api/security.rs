@@ -347,6 +347,19 @@ async fn the_signing_secret_and_the_database_are_private_and_not_in_snapshots() 
     assert_eq!(res.status(), 200);
 }
 
+#[cfg(unix)]
+#[tokio::test]
+async fn a_database_an_earlier_version_left_readable_is_made_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let app = spawn_app().await;
+    let dir = app.stop().await;
+    let db = dir.path().join("emulator.db");
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let app = spawn_in(dir, |_| {}).await;
+    assert_eq!(mode(&app.db_path), 0o600);
+    assert_eq!(mode(&app.dir.path().join("emulator.db-wal")), 0o600);
+}
+
 #[tokio::test]
 async fn a_secret_in_an_older_database_moves_to_its_file_and_tokens_stay_valid() {
     let app = spawn_app().await;
