@@ -235,12 +235,7 @@ async fn items_are_authorized_and_faulted_on_their_own() {
 
     // A fault rule on the collection answers the item, not the batch.
     let rule = json!({"action": "error", "status": 503, "path": "*/deviceImages"});
-    app.client
-        .post(format!("{}/_emulator/faults", app.address))
-        .json(&rule)
-        .send()
-        .await
-        .unwrap();
+    app.add_fault(&rule).await;
     let res = app
         .client
         .post(format!("{}/v1.0/$batch", app.address))

@@ -10,21 +10,8 @@ use crate::helpers::{
     assert_error, body, open_read_only, source, spawn_app, spawn_in, spawn_with, TestApp,
 };
 
-fn control(app: &TestApp, path: &str) -> String {
-    format!("{}/_emulator{path}", app.address)
-}
-
-async fn post(app: &TestApp, path: &str, body: &Value) -> reqwest::Response {
-    app.client
-        .post(control(app, path))
-        .json(body)
-        .send()
-        .await
-        .unwrap()
-}
-
 async fn journal(app: &TestApp, query: &str) -> Vec<Value> {
-    let res = app.get(&control(app, &format!("/requests{query}"))).await;
+    let res = app.get(&app.control(&format!("/requests{query}"))).await;
     assert_eq!(res.status(), 200);
     res.json::<Value>().await.unwrap()["value"]
         .as_array()
@@ -85,9 +72,9 @@ async fn dump(path: &std::path::Path) -> BTreeMap<String, Vec<Vec<String>>> {
 #[tokio::test]
 async fn health_and_readiness() {
     let app = spawn_app().await;
-    let res = app.get(&control(&app, "/health")).await;
+    let res = app.get(&app.control("/health")).await;
     assert_eq!(res.status(), 200);
-    let ready: Value = app.get_json(&control(&app, "/ready")).await;
+    let ready: Value = app.get_json(&app.control("/ready")).await;
     assert_eq!(ready["status"], "ready");
     assert!(ready["migrations"].as_i64().unwrap() >= 4);
 }
@@ -125,8 +112,7 @@ async fn reset_leaves_the_database_as_a_freshly_migrated_one() {
         204
     );
     assert_eq!(
-        post(
-            &app,
+        app.post_control(
             "/faults",
             &json!({"action": "latency", "latencyMs": 1, "path": "/nothing"})
         )
@@ -134,17 +120,12 @@ async fn reset_leaves_the_database_as_a_freshly_migrated_one() {
         .status(),
         201
     );
-    assert_eq!(
-        post(&app, "/clock", &json!({"advanceSeconds": 60}))
-            .await
-            .status(),
-        200
-    );
+    app.advance_clock(60).await;
     assert!(!journal(&app, "").await.is_empty());
 
     let res = app
         .client
-        .post(control(&app, "/reset?catalog=true"))
+        .post(app.control("/reset?catalog=true"))
         .send()
         .await
         .unwrap();
@@ -158,9 +139,9 @@ async fn reset_leaves_the_database_as_a_freshly_migrated_one() {
     for (table, rows) in &expected {
         assert_eq!(&reset[table], rows, "{table}");
     }
-    let clock: Value = app.get_json(&control(&app, "/clock")).await;
+    let clock: Value = app.get_json(&app.control("/clock")).await;
     assert_eq!(clock["offsetSeconds"], 0.0);
-    let faults: Value = app.get_json(&control(&app, "/faults")).await;
+    let faults: Value = app.get_json(&app.control("/faults")).await;
     assert_eq!(faults["value"], json!([]));
 
     // Without catalog=true the catalog stays as it is.
@@ -170,11 +151,7 @@ async fn reset_leaves_the_database_as_a_freshly_migrated_one() {
         .send()
         .await
         .unwrap();
-    app.client
-        .post(control(&app, "/reset"))
-        .send()
-        .await
-        .unwrap();
+    app.client.post(app.control("/reset")).send().await.unwrap();
     let pool = app.db().await;
     let n: i64 = sqlx::query_scalar("SELECT count(*) FROM source_images")
         .fetch_one(&pool)
@@ -183,7 +160,7 @@ async fn reset_leaves_the_database_as_a_freshly_migrated_one() {
     assert_eq!(n, 5);
     assert_error(
         app.client
-            .post(control(&app, "/reset?catalog=maybe"))
+            .post(app.control("/reset?catalog=maybe"))
             .send()
             .await
             .unwrap(),
@@ -197,13 +174,12 @@ async fn reset_leaves_the_database_as_a_freshly_migrated_one() {
 async fn state_export_and_a_snapshot_that_opens_as_a_database() {
     let app = spawn_app().await;
     let created = app.create_ok("v1.0", &body("Exported", "1.0.0")).await;
-    post(
-        &app,
+    app.post_control(
         "/faults",
         &json!({"action": "error", "status": 500, "path": "/nothing"}),
     )
     .await;
-    let state: Value = app.get_json(&control(&app, "/state")).await;
+    let state: Value = app.get_json(&app.control("/state")).await;
     assert_eq!(state["images"][0]["id"], created["id"]);
     assert_eq!(
         state["images"][0]["tenantId"],
@@ -214,7 +190,9 @@ async fn state_export_and_a_snapshot_that_opens_as_a_database() {
     assert_eq!(state["faults"][0]["action"], "error");
     assert!(state["clock"]["now"].is_string());
 
-    let res = post(&app, "/snapshot", &json!({"name": "snap"})).await;
+    let res = app
+        .post_control("/snapshot", &json!({"name": "snap"}))
+        .await;
     assert_eq!(res.status(), 201);
     let answer: Value = res.json().await.unwrap();
     assert_eq!(answer["name"], "snap.db");
@@ -226,13 +204,15 @@ async fn state_export_and_a_snapshot_that_opens_as_a_database() {
     );
     // Never overwrites; an unknown field is a 400 (names and paths: tests/api/security.rs).
     assert_error(
-        post(&app, "/snapshot", &json!({"name": "snap.db"})).await,
+        app.post_control("/snapshot", &json!({"name": "snap.db"}))
+            .await,
         409,
         "conflict",
     )
     .await;
     assert_error(
-        post(&app, "/snapshot", &json!({"file": "x.db"})).await,
+        app.post_control("/snapshot", &json!({"file": "x.db"}))
+            .await,
         400,
         "badRequest",
     )
@@ -304,7 +284,7 @@ async fn the_journal_records_graph_requests_without_authorization_values() {
     assert_eq!(journal(&app, "?limit=1").await.len(), 1);
     for bad in ["?colour=red", "?status=x", "?since=yesterday", "?limit=0"] {
         assert_error(
-            app.get(&control(&app, &format!("/requests{bad}"))).await,
+            app.get(&app.control(&format!("/requests{bad}"))).await,
             400,
             "badRequest",
         )
@@ -323,7 +303,7 @@ async fn the_journal_records_graph_requests_without_authorization_values() {
     assert_eq!(hits, 0);
     assert_eq!(
         app.client
-            .delete(control(&app, "/requests"))
+            .delete(app.control("/requests"))
             .send()
             .await
             .unwrap()
@@ -363,13 +343,13 @@ async fn the_journal_is_bounded_by_journal_max_and_off_at_zero() {
 #[tokio::test]
 async fn error_rules_answer_with_graphs_envelope_count_down_and_survive_a_restart() {
     let app = spawn_app().await;
-    let res = post(
-        &app,
-        "/faults",
-        &json!({"action": "error", "status": 429, "method": "get", "apiVersion": "beta",
+    let res = app
+        .post_control(
+            "/faults",
+            &json!({"action": "error", "status": 429, "method": "get", "apiVersion": "beta",
         "path": "*/deviceImages", "count": 2}),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(res.status(), 201);
     let rule: Value = res.json().await.unwrap();
     assert_eq!(
@@ -390,7 +370,7 @@ async fn error_rules_answer_with_graphs_envelope_count_down_and_survive_a_restar
     let dir = app.stop().await;
 
     let app = spawn_in(dir, |_| {}).await;
-    let stored: Value = app.get_json(&control(&app, "/faults")).await;
+    let stored: Value = app.get_json(&app.control("/faults")).await;
     assert_eq!(
         stored["value"][0]["remaining"], 1,
         "the rule and its count survive a restart"
@@ -406,18 +386,18 @@ async fn error_rules_answer_with_graphs_envelope_count_down_and_survive_a_restar
         200,
         "the rule expired after its count"
     );
-    let stored: Value = app.get_json(&control(&app, "/faults")).await;
+    let stored: Value = app.get_json(&app.control("/faults")).await;
     assert_eq!(stored["value"], json!([]));
     let entries = journal(&app, "?status=429").await;
     assert_eq!(entries[0]["faultId"], rule["id"]);
 
-    let res = post(
-        &app,
-        "/faults",
-        &json!({"action": "error", "status": 503, "code": "serviceNotAvailable",
+    let res = app
+        .post_control(
+            "/faults",
+            &json!({"action": "error", "status": 503, "code": "serviceNotAvailable",
         "message": "Down for maintenance", "retryAfter": 7}),
-    )
-    .await;
+        )
+        .await;
     let id = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
     let res = app.get(&app.images("v1.0", "")).await;
     assert_eq!(res.headers()["retry-after"], "7");
@@ -426,7 +406,7 @@ async fn error_rules_answer_with_graphs_envelope_count_down_and_survive_a_restar
     // The control plane itself is never faulted, so the rule can be removed.
     assert_eq!(
         app.client
-            .delete(control(&app, &format!("/faults/{id}")))
+            .delete(app.control(&format!("/faults/{id}")))
             .send()
             .await
             .unwrap()
@@ -435,7 +415,7 @@ async fn error_rules_answer_with_graphs_envelope_count_down_and_survive_a_restar
     );
     assert_error(
         app.client
-            .delete(control(&app, &format!("/faults/{id}")))
+            .delete(app.control(&format!("/faults/{id}")))
             .send()
             .await
             .unwrap(),
@@ -450,8 +430,7 @@ async fn error_rules_answer_with_graphs_envelope_count_down_and_survive_a_restar
 async fn a_probabilistic_rule_repeats_its_sequence_for_a_fixed_seed() {
     async fn run(seed: u64) -> Vec<u16> {
         let app = spawn_with(|s| s.fault_seed = Some(seed)).await;
-        post(
-            &app,
+        app.post_control(
             "/faults",
             &json!({"action": "error", "status": 503, "probability": 0.5}),
         )
@@ -472,8 +451,7 @@ async fn a_probabilistic_rule_repeats_its_sequence_for_a_fixed_seed() {
 #[tokio::test]
 async fn latency_and_throttle_rules() {
     let app = spawn_app().await;
-    post(
-        &app,
+    app.post_control(
         "/faults",
         &json!({"action": "latency", "latencyMs": 300, "method": "DELETE"}),
     )
@@ -486,8 +464,7 @@ async fn latency_and_throttle_rules() {
         .unwrap();
     assert!(started.elapsed() >= std::time::Duration::from_millis(300));
 
-    post(
-        &app,
+    app.post_control(
         "/faults",
         &json!({"action": "throttle", "limit": 3, "windowSeconds": 60, "method": "GET"}),
     )
@@ -511,8 +488,7 @@ async fn latency_and_throttle_rules() {
 #[tokio::test]
 async fn a_throttle_window_ends_and_lets_requests_through_again() {
     let app = spawn_app().await;
-    post(
-        &app,
+    app.post_control(
         "/faults",
         &json!({"action": "throttle", "limit": 2, "windowSeconds": 1, "method": "GET"}),
     )
@@ -558,7 +534,7 @@ async fn bad_control_plane_input_gets_the_envelope() {
         json!({"action": "error", "status": 500, "count": 0}),
     ];
     for rule in rules {
-        assert_error(post(&app, "/faults", &rule).await, 400, "badRequest").await;
+        assert_error(app.post_control("/faults", &rule).await, 400, "badRequest").await;
     }
     for clock in [
         json!({"advanceSeconds": -5}),
@@ -566,11 +542,11 @@ async fn bad_control_plane_input_gets_the_envelope() {
         json!({"by": 5}),
         json!({}),
     ] {
-        assert_error(post(&app, "/clock", &clock).await, 400, "badRequest").await;
+        assert_error(app.post_control("/clock", &clock).await, 400, "badRequest").await;
     }
     let res = app
         .client
-        .post(control(&app, "/faults"))
+        .post(app.control("/faults"))
         .body("{")
         .header("content-type", "application/json")
         .send()
@@ -579,7 +555,7 @@ async fn bad_control_plane_input_gets_the_envelope() {
     assert_error(res, 400, "badRequest").await;
     let res = app
         .client
-        .post(control(&app, "/clock"))
+        .post(app.control("/clock"))
         .body("x")
         .header("content-type", "text/plain")
         .send()
@@ -587,13 +563,13 @@ async fn bad_control_plane_input_gets_the_envelope() {
         .unwrap();
     assert_error(res, 415, "UnsupportedMediaType").await;
     assert_error(
-        app.get(&control(&app, "/faults/abc")).await,
+        app.get(&app.control("/faults/abc")).await,
         404,
         "ResourceNotFound",
     )
     .await;
     assert_error(
-        app.get(&control(&app, "/nothing")).await,
+        app.get(&app.control("/nothing")).await,
         404,
         "ResourceNotFound",
     )
@@ -611,10 +587,8 @@ async fn advancing_the_clock_completes_a_pending_upload_at_once_and_is_stored() 
     let app = spawn_app().await;
     let created = app.create_ok("v1.0", &body("Clocked", "1.0.0")).await;
     let id = created["id"].as_str().unwrap().to_owned();
-    let before: Value = app.get_json(&control(&app, "/clock")).await;
-    let res = post(&app, "/clock", &json!({"advanceSeconds": 3600})).await;
-    assert_eq!(res.status(), 200);
-    let after: Value = res.json().await.unwrap();
+    let before: Value = app.get_json(&app.control("/clock")).await;
+    let after = app.advance_clock(3600).await;
     assert_eq!(after["offsetSeconds"], 3600.0);
     let moved = chrono::DateTime::parse_from_rfc3339(after["now"].as_str().unwrap()).unwrap()
         - chrono::DateTime::parse_from_rfc3339(before["now"].as_str().unwrap()).unwrap();
@@ -629,7 +603,7 @@ async fn advancing_the_clock_completes_a_pending_upload_at_once_and_is_stored() 
     assert_eq!(status, "ready");
     let dir = app.stop().await;
     let app = spawn_in(dir, |_| {}).await;
-    let clock: Value = app.get_json(&control(&app, "/clock")).await;
+    let clock: Value = app.get_json(&app.control("/clock")).await;
     assert_eq!(
         clock["offsetSeconds"], 3600.0,
         "the offset survives a restart"
@@ -664,16 +638,16 @@ async fn metrics_in_prometheus_text() {
 #[tokio::test]
 async fn the_admin_token_guards_the_control_plane_but_not_health() {
     let app = spawn_with(|s| s.admin_token = Some("letmein".into())).await;
-    assert_eq!(app.get(&control(&app, "/health")).await.status(), 200);
+    assert_eq!(app.get(&app.control("/health")).await.status(), 200);
     assert_error(
-        app.get(&control(&app, "/state")).await,
+        app.get(&app.control("/state")).await,
         401,
         "InvalidAuthenticationToken",
     )
     .await;
     let wrong = app
         .client
-        .get(control(&app, "/state"))
+        .get(app.control("/state"))
         .header("x-emulator-admin-token", "nope")
         .send()
         .await
@@ -681,7 +655,7 @@ async fn the_admin_token_guards_the_control_plane_but_not_health() {
     assert_error(wrong, 401, "InvalidAuthenticationToken").await;
     let ok = app
         .client
-        .get(control(&app, "/state"))
+        .get(app.control("/state"))
         .header("x-emulator-admin-token", "letmein")
         .send()
         .await
@@ -689,7 +663,7 @@ async fn the_admin_token_guards_the_control_plane_but_not_health() {
     assert_eq!(ok.status(), 200);
     let ok = app
         .client
-        .get(control(&app, "/faults"))
+        .get(app.control("/faults"))
         .bearer_auth("letmein")
         .send()
         .await

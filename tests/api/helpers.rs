@@ -87,6 +87,47 @@ pub async fn spawn_in(dir: TempDir, adjust: impl FnOnce(&mut Settings)) -> TestA
 }
 
 impl TestApp {
+    /// `{address}/_emulator{path}`: a control-plane URL.
+    pub fn control(&self, path: &str) -> String {
+        format!("{}/_emulator{path}", self.address)
+    }
+
+    /// POSTs JSON to the control plane; the caller asserts what it expects.
+    pub async fn post_control(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.control(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Moves the emulator's clock forward through the control plane (uploads that fall due complete); its answer.
+    pub async fn advance_clock(&self, seconds: i64) -> Value {
+        let res = self
+            .post_control("/clock", &json!({ "advanceSeconds": seconds }))
+            .await;
+        assert_eq!(res.status(), 200, "the clock moves");
+        res.json().await.unwrap()
+    }
+
+    /// Adds a fault rule; returns it as stored.
+    pub async fn add_fault(&self, rule: &Value) -> Value {
+        let res = self.post_control("/faults", rule).await;
+        assert_eq!(res.status(), 201, "the rule is added: {rule}");
+        res.json().await.unwrap()
+    }
+
+    /// Puts a source catalog entry (`resource_id` is the path); the caller asserts the status.
+    pub async fn put_source_image(&self, resource_id: &str, entry: &Value) -> reqwest::Response {
+        self.client
+            .put(self.control(&format!("/source-images{resource_id}")))
+            .json(entry)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
     /// `{address}/{ver}/deviceManagement/virtualEndpoint/deviceImages{rest}`.
     pub fn images(&self, ver: &str, rest: &str) -> String {
         format!("{}/{ver}/{COLLECTION}{rest}", self.address)

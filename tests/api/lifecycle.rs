@@ -235,12 +235,11 @@ async fn retry_upload_restarts_a_failed_upload_and_refuses_any_other_status() {
 
     // The source appears in the catalog; the retry finds it.
     let res = app
-        .client
-        .put(format!("{}/_emulator/source-images{later}", app.address))
-        .json(&json!({"outcome": "ready", "operatingSystem": "Windows 11 Enterprise", "osBuildNumber": "25H2"}))
-        .send()
-        .await
-        .unwrap();
+        .put_source_image(
+            &later,
+            &json!({"outcome": "ready", "operatingSystem": "Windows 11 Enterprise", "osBuildNumber": "25H2"}),
+        )
+        .await;
     assert_eq!(res.status(), 201);
     let res = action("retryUpload").await.unwrap();
     assert_eq!(res.status(), 204);

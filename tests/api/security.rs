@@ -11,13 +11,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::helpers::*;
 
-fn control(app: &TestApp, path: &str) -> String {
-    format!("{}/_emulator{path}", app.address)
-}
-
 async fn snapshot(app: &TestApp, body: Value) -> reqwest::Response {
     app.client
-        .post(control(app, "/snapshot"))
+        .post(app.control("/snapshot"))
         .json(&body)
         .send()
         .await
@@ -74,20 +70,20 @@ async fn a_rebinding_host_is_refused_on_every_route_family() {
                 json!({"requests": [{"id": "1", "method": "GET", "url": format!("/{COLLECTION}")}]}),
             ),
         ),
-        (reqwest::Method::GET, control(&app, "/state"), None),
+        (reqwest::Method::GET, app.control("/state"), None),
         (
             reqwest::Method::POST,
-            control(&app, "/token"),
+            app.control("/token"),
             Some(json!({})),
         ),
-        (reqwest::Method::POST, control(&app, "/reset"), None),
+        (reqwest::Method::POST, app.control("/reset"), None),
         (
             reqwest::Method::POST,
-            control(&app, "/snapshot"),
+            app.control("/snapshot"),
             Some(json!({"name": "stolen"})),
         ),
-        (reqwest::Method::GET, control(&app, "/ui"), None),
-        (reqwest::Method::GET, control(&app, "/health"), None),
+        (reqwest::Method::GET, app.control("/ui"), None),
+        (reqwest::Method::GET, app.control("/health"), None),
         (
             reqwest::Method::GET,
             format!("{}/metrics", app.address),
@@ -299,7 +295,7 @@ async fn the_signing_secret_and_the_database_are_private_and_not_in_snapshots() 
     // A minted token is signed with it and accepted.
     let minted: Value = app
         .client
-        .post(control(&app, "/token"))
+        .post(app.control("/token"))
         .json(&json!({}))
         .send()
         .await
@@ -326,12 +322,7 @@ async fn the_signing_secret_and_the_database_are_private_and_not_in_snapshots() 
             .any(|w| w == secret.trim().as_bytes()),
         "the snapshot holds the secret"
     );
-    let state = app
-        .get(&control(&app, "/state"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let state = app.get(&app.control("/state")).await.text().await.unwrap();
     assert!(!state.contains(secret.trim()));
 
     // A restart keeps the secret, so the token stays valid.
@@ -404,11 +395,11 @@ async fn cross_site_writes_are_refused_and_change_nothing() {
     let evil = "https://evil.example";
     // A plain HTML form posted from another site: no JSON, no custom header, just the Origin browsers add.
     for (url, origin, fetch_site) in [
-        (control(&app, "/reset"), Some(evil), None),
-        (control(&app, "/reset"), Some("null"), None),
-        (control(&app, "/reset"), None, Some("cross-site")),
+        (app.control("/reset"), Some(evil), None),
+        (app.control("/reset"), Some("null"), None),
+        (app.control("/reset"), None, Some("cross-site")),
         (
-            control(&app, "/reset?catalog=true"),
+            app.control("/reset?catalog=true"),
             Some("http://localhost.evil.example"),
             None,
         ),
@@ -445,7 +436,7 @@ async fn cross_site_writes_are_refused_and_change_nothing() {
     // the page without CORS), and carries no CORS header.
     assert_error(
         app.client
-            .get(control(&app, "/state"))
+            .get(app.control("/state"))
             .header("origin", evil)
             .send()
             .await
@@ -468,7 +459,7 @@ async fn cross_site_writes_are_refused_and_change_nothing() {
     // The emulator's own pages (same origin), and clients without Origin, write as before.
     let res = app
         .client
-        .post(control(&app, "/reset"))
+        .post(app.control("/reset"))
         .header("origin", format!("http://localhost:{}", port(&app)))
         .header("sec-fetch-site", "same-origin")
         .send()
@@ -544,7 +535,7 @@ async fn cors_is_opt_in_and_never_for_the_control_plane() {
     // The control plane: no preflight answer, and the listed origin still may not write it.
     let preflight = app
         .client
-        .request(reqwest::Method::OPTIONS, control(&app, "/reset"))
+        .request(reqwest::Method::OPTIONS, app.control("/reset"))
         .header("origin", origin)
         .header("access-control-request-method", "POST")
         .send()
@@ -557,7 +548,7 @@ async fn cors_is_opt_in_and_never_for_the_control_plane() {
     assert_ne!(preflight.status(), 204);
     assert_error(
         app.client
-            .post(control(&app, "/reset"))
+            .post(app.control("/reset"))
             .header("origin", origin)
             .send()
             .await
@@ -608,7 +599,7 @@ async fn the_admin_token_guards_metrics_and_wrong_guesses_are_throttled() {
     // A minted token is a credential: no cache keeps it.
     let res = app
         .client
-        .post(control(&app, "/token"))
+        .post(app.control("/token"))
         .bearer_auth("s3cret")
         .json(&json!({}))
         .send()
@@ -619,7 +610,7 @@ async fn the_admin_token_guards_metrics_and_wrong_guesses_are_throttled() {
     // No credential at all is not a guess.
     for _ in 0..15 {
         assert_error(
-            app.get(&control(&app, "/state")).await,
+            app.get(&app.control("/state")).await,
             401,
             "InvalidAuthenticationToken",
         )
@@ -630,12 +621,12 @@ async fn the_admin_token_guards_metrics_and_wrong_guesses_are_throttled() {
         let req = match n % 3 {
             0 => app
                 .client
-                .get(control(&app, "/state"))
+                .get(app.control("/state"))
                 .header("x-emulator-admin-token", "guess"),
-            1 => app.client.get(control(&app, "/state")).bearer_auth("guess"),
+            1 => app.client.get(app.control("/state")).bearer_auth("guess"),
             _ => app
                 .client
-                .post(control(&app, "/ui/login"))
+                .post(app.control("/ui/login"))
                 .header("content-type", "application/x-www-form-urlencoded")
                 .body("token=guess"),
         };
@@ -643,10 +634,10 @@ async fn the_admin_token_guards_metrics_and_wrong_guesses_are_throttled() {
     }
     for req in [
         app.client
-            .get(control(&app, "/state"))
+            .get(app.control("/state"))
             .header("x-emulator-admin-token", "s3cret"),
         app.client
-            .post(control(&app, "/ui/login"))
+            .post(app.control("/ui/login"))
             .header("content-type", "application/x-www-form-urlencoded")
             .body("token=s3cret"),
     ] {
@@ -660,7 +651,7 @@ async fn the_admin_token_guards_metrics_and_wrong_guesses_are_throttled() {
         assert_error(res, 429, "TooManyRequests").await;
     }
     // Health stays open for container checks.
-    assert_eq!(app.get(&control(&app, "/health")).await.status(), 200);
+    assert_eq!(app.get(&app.control("/health")).await.status(), 200);
 }
 
 #[tokio::test]
@@ -681,7 +672,7 @@ async fn batch_item_authorization_headers_never_reach_the_journal() {
         .unwrap();
     assert_eq!(res.status(), 200);
     let journal = app
-        .get(&control(&app, "/requests?limit=100"))
+        .get(&app.control("/requests?limit=100"))
         .await
         .text()
         .await
@@ -851,7 +842,7 @@ async fn the_clock_is_bounded_and_a_huge_stored_offset_cannot_break_a_start() {
     let app = spawn_app().await;
     let advance = |seconds: i64| {
         app.client
-            .post(control(&app, "/clock"))
+            .post(app.control("/clock"))
             .json(&json!({ "advanceSeconds": seconds }))
             .send()
     };
@@ -868,7 +859,7 @@ async fn the_clock_is_bounded_and_a_huge_stored_offset_cannot_break_a_start() {
         .unwrap()
         .starts_with("21"));
     assert_eq!(app.get(&app.images("beta", "")).await.status(), 200);
-    assert_eq!(app.get(&control(&app, "/state")).await.status(), 200);
+    assert_eq!(app.get(&app.control("/state")).await.status(), 200);
 
     // An offset an earlier version let through is cut at start.
     let dir = app.stop().await;
@@ -881,7 +872,7 @@ async fn the_clock_is_bounded_and_a_huge_stored_offset_cannot_break_a_start() {
     let app = spawn_in(dir, |s| s.upload_duration = 1).await;
     let pending = app.create_ok("beta", &body("After restart", "1.0.0")).await;
     assert_eq!(pending["status"], "pending");
-    let clock: Value = app.get_json(&control(&app, "/clock")).await;
+    let clock: Value = app.get_json(&app.control("/clock")).await;
     assert_eq!(clock["offsetSeconds"], 100.0 * 365.0 * 24.0 * 3600.0);
     // The upload task lives: the image completes when its time comes.
     app.clock.advance(chrono::Duration::seconds(5));
@@ -914,7 +905,7 @@ async fn fault_rules_are_bounded_in_number() {
     pool.close().await;
     let app = spawn_in(dir, |_| {}).await;
     let rule = json!({"action": "latency", "latencyMs": 60000, "path": "/nowhere"});
-    let add = || app.client.post(control(&app, "/faults")).json(&rule).send();
+    let add = || app.client.post(app.control("/faults")).json(&rule).send();
     assert_eq!(add().await.unwrap().status(), 201, "the thousandth");
     let message = assert_error(add().await.unwrap(), 400, "badRequest").await;
     assert!(message.contains("1000"), "{message}");
