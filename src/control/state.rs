@@ -65,7 +65,7 @@ pub async fn export(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    lifecycle::settle(&state).await?;
+    lifecycle::settle(&state.db, &state.clock, &state.due).await?;
     let rows = sqlx::query_as::<_, DeviceImageRow>(&format!(
         "SELECT {COLUMNS} FROM device_images ORDER BY seq"
     ))

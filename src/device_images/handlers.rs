@@ -79,7 +79,7 @@ pub async fn get(
     }
     let id = parse_id(id)?;
     touched(req, id);
-    lifecycle::settle(state).await?;
+    lifecycle::settle(&state.db, &state.clock, &state.due).await?;
     let image = repository::get(&state.db, &ctx.tenant, id)
         .await?
         .ok_or_else(|| not_found(&id.to_string()))?;
@@ -149,7 +149,8 @@ pub async fn retry_upload(
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(id)?;
     touched(req, id);
-    if !lifecycle::retry(state, &ctx.tenant, id).await? {
+    let upload = chrono::Duration::seconds(state.settings.upload_duration as i64);
+    if !lifecycle::retry(&state.db, &state.clock, &state.due, upload, &ctx.tenant, id).await? {
         let image = repository::get(&state.db, &ctx.tenant, id)
             .await?
             .ok_or_else(|| not_found(&id.to_string()))?;

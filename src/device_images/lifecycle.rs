@@ -18,7 +18,6 @@ use uuid::Uuid;
 use crate::clock::{format_timestamp, Clock};
 use crate::db::Database;
 use crate::error::ApiError;
-use crate::startup::AppState;
 
 /// Most images one transaction moves, so a flood of due uploads never holds the writer for long.
 const BATCH: i64 = 500;
@@ -147,40 +146,43 @@ async fn apply_due_rows(db: &Database, now: &str) -> Result<u64, ApiError> {
 
 /// Brings the database up to the emulator's now before a read; free unless the hint says something is due. Reads
 /// that find something due at once apply it one at a time: the first does the work, the others then find it done.
-pub async fn settle(state: &AppState) -> Result<(), ApiError> {
-    if !state.due.is_due(state.clock.now()) {
+pub async fn settle(db: &Database, clock: &Clock, due: &DueHint) -> Result<(), ApiError> {
+    if !due.is_due(clock.now()) {
         return Ok(());
     }
-    let _one_at_a_time = state.due.applying.lock().await;
-    let now = state.clock.now();
-    if state.due.is_due(now) {
-        apply_due(&state.db, &state.due, &format_timestamp(now)).await?;
+    let _one_at_a_time = due.applying.lock().await;
+    let now = clock.now();
+    if due.is_due(now) {
+        apply_due(db, due, &format_timestamp(now)).await?;
     }
     Ok(())
 }
 
-/// `retryUpload`/`reupload`: a failed image goes back to `pending` with its error cleared and a new due time.
-/// Returns false when the image is not failed (the caller tells 404 from 400).
-pub async fn retry(state: &AppState, tenant_id: &str, id: Uuid) -> Result<bool, ApiError> {
-    settle(state).await?;
-    let now = state.clock.now();
-    let due = now + chrono::Duration::seconds(state.settings.upload_duration as i64);
-    let mut tx = state.db.writer.begin().await?;
-    let done = sqlx::query(
-        "UPDATE device_images SET status = 'pending', error_code = NULL, upload_due_at = ?, \
-         last_modified_date_time = ? WHERE tenant_id = ? AND id = ? AND status = 'failed'",
+/// `retryUpload`/`reupload`: a failed image goes back to `pending` with its error cleared and a new due time, after
+/// `upload`. Returns false when the image is not failed (the caller tells 404 from 400).
+pub async fn retry(
+    db: &Database,
+    clock: &Clock,
+    due: &DueHint,
+    upload: chrono::Duration,
+    tenant_id: &str,
+    id: Uuid,
+) -> Result<bool, ApiError> {
+    settle(db, clock, due).await?;
+    let now = clock.now();
+    let due_at = now + upload;
+    let retried = super::repository::restart_upload(
+        db,
+        tenant_id,
+        id,
+        &format_timestamp(now),
+        &format_timestamp(due_at),
     )
-    .bind(format_timestamp(due))
-    .bind(format_timestamp(now))
-    .bind(tenant_id)
-    .bind(id.hyphenated().to_string())
-    .execute(&mut *tx)
     .await?;
-    tx.commit().await?;
-    if done.rows_affected() == 1 {
-        state.due.note(due).await;
+    if retried {
+        due.note(due_at).await;
     }
-    Ok(done.rows_affected() == 1)
+    Ok(retried)
 }
 
 /// The background task that applies due transitions, so the SQLite file is current even when nobody reads.

@@ -48,7 +48,7 @@ pub async fn list(
     for option in &query.extra {
         select = parse_select(&option.value, ctx.version)?;
     }
-    lifecycle::settle(state).await?;
+    lifecycle::settle(&state.db, &state.clock, &state.due).await?;
     let page = fetch_page(
         &state.db,
         &query,
@@ -94,7 +94,7 @@ pub async fn count(
         ctx.version,
         ctx.include_unknown_enum_members,
     )?;
-    lifecycle::settle(state).await?;
+    lifecycle::settle(&state.db, &state.clock, &state.due).await?;
     let n = count_matches(&state.db, &query, &ctx.tenant).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/plain"))

@@ -212,3 +212,27 @@ pub async fn delete_in(
         .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// A failed image of the tenant goes back to `pending`, its error cleared, due at `due_at`; false when there is no
+/// such failed image.
+pub async fn restart_upload(
+    db: &Database,
+    tenant_id: &str,
+    id: Uuid,
+    now: &str,
+    due_at: &str,
+) -> Result<bool, ApiError> {
+    let mut tx = db.writer.begin().await?;
+    let done = sqlx::query(
+        "UPDATE device_images SET status = 'pending', error_code = NULL, upload_due_at = ?, \
+         last_modified_date_time = ? WHERE tenant_id = ? AND id = ? AND status = 'failed'",
+    )
+    .bind(due_at)
+    .bind(now)
+    .bind(tenant_id)
+    .bind(id.hyphenated().to_string())
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(done.rows_affected() == 1)
+}
