@@ -54,18 +54,9 @@ pub async fn advance(
     let seconds =
         seconds.ok_or_else(|| ApiError::invalid("advanceSeconds", "the property is required"))?;
     let by_ms = (seconds * 1000.0).round() as i64;
-    let mut tx = state.db.writer.begin().await?;
     // The offset stays within MAX_OFFSET_MS in total, so every timestamp the emulator writes stays in range.
-    let offsets: Vec<i64> = sqlx::query_scalar(
-        "UPDATE emulator_state SET clock_offset_ms = clock_offset_ms + ?1 \
-         WHERE id = 1 AND clock_offset_ms + ?1 <= ?2 RETURNING clock_offset_ms",
-    )
-    .bind(by_ms)
-    .bind(MAX_OFFSET_MS)
-    .fetch_all(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    let offset = offsets.first().copied().ok_or_else(|| {
+    let advanced = super::store::advance_clock(&state.db, by_ms, MAX_OFFSET_MS).await?;
+    let offset = advanced.ok_or_else(|| {
         ApiError::invalid(
             "advanceSeconds",
             format!(

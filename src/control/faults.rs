@@ -88,9 +88,7 @@ pub struct Faults {
 impl Faults {
     /// Loads the stored rules.
     pub async fn load(db: &Database, seed: u64) -> Result<Self, sqlx::Error> {
-        let rows = sqlx::query("SELECT * FROM fault_rules ORDER BY id")
-            .fetch_all(&db.reader)
-            .await?;
+        let rows = super::store::fault_rule_rows(db).await?;
         let mut active = Vec::new();
         for row in &rows {
             match rule_from_row(row) {
@@ -166,21 +164,7 @@ impl Faults {
         if decision.expired.is_empty() && decision.counted.is_empty() {
             return Ok(());
         }
-        let mut tx = db.writer.begin().await?;
-        for id in &decision.expired {
-            sqlx::query("DELETE FROM fault_rules WHERE id = ?")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        for (id, left) in &decision.counted {
-            sqlx::query("UPDATE fault_rules SET remaining = ? WHERE id = ?")
-                .bind(left)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await
+        super::store::write_fault_counts(db, &decision.expired, &decision.counted).await
     }
 
     /// The active rules, in order.
@@ -459,77 +443,7 @@ pub async fn add(
 ) -> Result<HttpResponse, ApiError> {
     let mut rule = parse_rule(read_json_object(&req, payload).await?)?;
     rule.created = crate::clock::format_timestamp(chrono::Utc::now());
-    let (status, code, message, retry_after, latency, limit, window) = match &rule.action {
-        Action::Error {
-            status,
-            code,
-            message,
-            retry_after,
-        } => (
-            Some(i64::from(*status)),
-            Some(code.clone()),
-            Some(message.clone()),
-            retry_after.map(|n| n as i64),
-            None,
-            None,
-            None,
-        ),
-        Action::Latency { latency_ms } => {
-            (None, None, None, None, Some(*latency_ms as i64), None, None)
-        }
-        Action::Throttle {
-            limit,
-            window_seconds,
-        } => (
-            None,
-            None,
-            None,
-            None,
-            None,
-            Some(i64::from(*limit)),
-            Some(*window_seconds as i64),
-        ),
-    };
-    let action = match rule.action {
-        Action::Error { .. } => "error",
-        Action::Latency { .. } => "latency",
-        Action::Throttle { .. } => "throttle",
-    };
-    let mut tx = state.db.writer.begin().await?;
-    // The writer is one connection, so the count and the insert cannot interleave with another add.
-    let stored: Vec<i64> = sqlx::query_scalar("SELECT count(*) FROM fault_rules")
-        .fetch_all(&mut *tx)
-        .await?;
-    if stored.first().copied().unwrap_or(0) >= MAX_RULES {
-        return Err(ApiError::BadRequest(format!(
-            "At most {MAX_RULES} fault rules may exist at once; delete some first (DELETE /_emulator/faults)."
-        )));
-    }
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO fault_rules (created, method, path_pattern, api_version, action, status, error_code, message, \
-         retry_after, latency_ms, throttle_limit, throttle_window_s, probability, remaining) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-    )
-    .bind(&rule.created)
-    .bind(&rule.method)
-    .bind(&rule.path)
-    .bind(&rule.api_version)
-    .bind(action)
-    .bind(status)
-    .bind(code)
-    .bind(message)
-    .bind(retry_after)
-    .bind(latency)
-    .bind(limit)
-    .bind(window)
-    .bind(rule.probability)
-    .bind(rule.remaining)
-    .fetch_all(&mut *tx)
-    .await?
-    .first()
-    .copied()
-    .ok_or_else(|| ApiError::internal("INSERT … RETURNING returned no row"))?;
-    tx.commit().await?;
+    let id = super::store::insert_fault_rule(&state.db, &rule, MAX_RULES).await?;
     rule.id = id;
     state.faults.add(rule.clone());
     Ok(HttpResponse::Created().json(rule))
@@ -561,23 +475,9 @@ pub async fn delete(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.map(|p| rule_id(&p)).transpose()?;
-    let mut tx = state.db.writer.begin().await?;
-    let done = match id {
-        Some(id) => {
-            sqlx::query("DELETE FROM fault_rules WHERE id = ?")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?
-        }
-        None => {
-            sqlx::query("DELETE FROM fault_rules")
-                .execute(&mut *tx)
-                .await?
-        }
-    };
-    tx.commit().await?;
+    let deleted = super::store::delete_fault_rules(&state.db, id).await?;
     match id {
-        Some(id) if done.rows_affected() == 0 => Err(no_rule(id)),
+        Some(id) if deleted == 0 => Err(no_rule(id)),
         _ => {
             state.faults.remove(id);
             Ok(HttpResponse::NoContent().finish())

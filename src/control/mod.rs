@@ -6,6 +6,7 @@ pub mod faults;
 pub mod journal;
 pub mod metrics;
 pub mod state;
+pub mod store;
 pub mod tenants;
 pub mod token;
 pub mod ui;

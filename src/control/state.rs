@@ -34,26 +34,7 @@ pub async fn reset(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
     };
     // Entries still queued would land after the reset.
     state.journal.flush().await;
-    let mut tx = state.db.writer.begin().await?;
-    for sql in [
-        "DELETE FROM device_images",
-        "DELETE FROM request_journal",
-        "DELETE FROM fault_rules",
-        "UPDATE emulator_state SET clock_offset_ms = 0",
-        "DELETE FROM sqlite_sequence WHERE name IN ('device_images', 'request_journal', 'fault_rules')",
-    ] {
-        sqlx::query(sql).execute(&mut *tx).await?;
-    }
-    if catalog {
-        for sql in [
-            "DELETE FROM source_images",
-            "DELETE FROM sqlite_sequence WHERE name = 'source_images'",
-            "INSERT INTO source_images SELECT * FROM source_image_seeds",
-        ] {
-            sqlx::query(sql).execute(&mut *tx).await?;
-        }
-    }
-    tx.commit().await?;
+    super::store::reset(&state.db, catalog).await?;
     state.faults.clear();
     state.clock.set_offset_ms(0);
     Ok(HttpResponse::Ok().json(json!({ "reset": true, "catalog": catalog })))
