@@ -146,6 +146,14 @@ async fn write_loop(db: Database, mut receiver: mpsc::Receiver<Msg>, max: u64) {
     }
 }
 
+/// How many requests the journal holds (stepped to completion, as every statement here).
+pub async fn stored_rows(db: &Database) -> Result<i64, ApiError> {
+    let rows: Vec<i64> = sqlx::query_scalar("SELECT count(*) FROM request_journal")
+        .fetch_all(&db.reader)
+        .await?;
+    Ok(rows.first().copied().unwrap_or(0))
+}
+
 /// Rows per INSERT statement (14 parameters each, far below SQLite's limit).
 const ROWS_PER_INSERT: usize = 32;
 

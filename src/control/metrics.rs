@@ -120,11 +120,7 @@ pub async fn render(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
     );
     let _ = writeln!(out, "cloudpc_request_duration_seconds_count {count}");
 
-    let statuses: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT status, count(*) FROM device_images GROUP BY status ORDER BY status",
-    )
-    .fetch_all(&state.db.reader)
-    .await?;
+    let statuses = crate::device_images::repository::count_by_status(&state.db).await?;
     let _ = writeln!(
         out,
         "# HELP cloudpc_device_images Device images, by status (all tenants)."
@@ -137,19 +133,13 @@ pub async fn render(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
             .map_or(0, |(_, n)| *n);
         let _ = writeln!(out, "cloudpc_device_images{{status=\"{status}\"}} {n}");
     }
-    let rows: Vec<i64> = sqlx::query_scalar("SELECT count(*) FROM request_journal")
-        .fetch_all(&state.db.reader)
-        .await?;
+    let rows = super::journal::stored_rows(&state.db).await?;
     let _ = writeln!(
         out,
         "# HELP cloudpc_journal_rows Requests the journal holds."
     );
     let _ = writeln!(out, "# TYPE cloudpc_journal_rows gauge");
-    let _ = writeln!(
-        out,
-        "cloudpc_journal_rows {}",
-        rows.first().copied().unwrap_or(0)
-    );
+    let _ = writeln!(out, "cloudpc_journal_rows {}", rows);
     let _ = writeln!(
         out,
         "# HELP cloudpc_journal_dropped_total Journal entries lost to a full queue."

@@ -4,13 +4,12 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
 use crate::device_images::lifecycle;
-use crate::device_images::model::{DeviceImage, DeviceImageRow, COLUMNS};
+use crate::device_images::repository;
 use crate::device_images::view::ImageView;
 use crate::error::ApiError;
 use crate::graph::body::read_json_object;
 use crate::graph::values::text;
 use crate::graph::{ApiVersion, GraphContext};
-use crate::source_images::model::{SourceImage, COLUMNS as SOURCE_COLUMNS};
 use crate::startup::AppState;
 
 /// `POST /_emulator/reset[?catalog=true]`: removes every image, journal entry and fault rule and resets the clock, in
@@ -47,20 +46,11 @@ pub async fn export(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     lifecycle::settle(&state.db, &state.clock, &state.due).await?;
-    let rows = sqlx::query_as::<_, DeviceImageRow>(&format!(
-        "SELECT {COLUMNS} FROM device_images ORDER BY seq"
-    ))
-    .fetch_all(&state.db.reader)
-    .await?;
-    let dues: Vec<(String, Option<String>)> =
-        sqlx::query_as("SELECT id, upload_due_at FROM device_images ORDER BY seq")
-            .fetch_all(&state.db.reader)
-            .await?;
+    let stored = repository::all_with_due(&state.db).await?;
     let mut ctx = GraphContext::new(&req, ApiVersion::Beta, String::new());
     ctx.include_unknown_enum_members = true;
-    let mut images = Vec::with_capacity(rows.len());
-    for (row, (_, due)) in rows.into_iter().zip(dues) {
-        let image = DeviceImage::try_from(row)?;
+    let mut images = Vec::with_capacity(stored.len());
+    for (image, due) in stored {
         let mut value = serde_json::to_value(ImageView {
             image: &image,
             ctx: &ctx,
@@ -72,14 +62,7 @@ pub async fn export(
         value["uploadDueAt"] = json!(due);
         images.push(value);
     }
-    let sources = sqlx::query(&format!(
-        "SELECT {SOURCE_COLUMNS} FROM source_images ORDER BY seq"
-    ))
-    .fetch_all(&state.db.reader)
-    .await?
-    .iter()
-    .map(SourceImage::from_row)
-    .collect::<Result<Vec<_>, _>>()?;
+    let sources = crate::source_images::catalog::all(&state.db).await?;
     Ok(HttpResponse::Ok().json(json!({
         "images": images,
         "sourceImages": sources,

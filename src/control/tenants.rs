@@ -9,22 +9,10 @@ use crate::error::ApiError;
 use crate::startup::AppState;
 
 /// `{"value":[{"tenantId":"…"}, …]}`: the default tenant first (always, even without images), then every other
-/// tenant that holds an image, in order. A skip-scan over the `(tenant_id, seq)` index: one seek per tenant, so it
-/// stays quick at a million images.
+/// tenant that holds an image, in order.
 pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let tenants: Vec<Option<String>> = sqlx::query_scalar(
-        "WITH RECURSIVE t(id) AS ( \
-             SELECT min(tenant_id) FROM device_images \
-             UNION ALL \
-             SELECT (SELECT min(tenant_id) FROM device_images WHERE tenant_id > t.id) FROM t WHERE t.id IS NOT NULL) \
-         SELECT id FROM t WHERE id IS NOT NULL",
-    )
-    .fetch_all(&state.db.reader)
-    .await?;
-    let others = tenants
-        .into_iter()
-        .flatten()
-        .filter(|t| t != DEFAULT_TENANT);
+    let tenants = crate::device_images::repository::tenants(&state.db).await?;
+    let others = tenants.into_iter().filter(|t| t != DEFAULT_TENANT);
     let value: Vec<_> = std::iter::once(DEFAULT_TENANT.to_owned())
         .chain(others)
         .map(|t| json!({ "tenantId": t }))

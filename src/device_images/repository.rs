@@ -236,3 +236,48 @@ pub async fn restart_upload(
     tx.commit().await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// Every image of every tenant in creation order, each with when its upload falls due, read in one statement (so the
+/// two always belong together).
+pub async fn all_with_due(db: &Database) -> Result<Vec<(DeviceImage, Option<String>)>, ApiError> {
+    use sqlx::{FromRow, Row};
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS}, upload_due_at FROM device_images ORDER BY seq"
+    ))
+    .fetch_all(&db.reader)
+    .await?;
+    let due_at = COLUMNS.split(',').count();
+    rows.iter()
+        .map(|row| {
+            let image = DeviceImage::try_from(DeviceImageRow::from_row(row)?)?;
+            let due: Option<String> = row.try_get(due_at)?;
+            Ok((image, due))
+        })
+        .collect()
+}
+
+/// Every tenant that holds an image, in order. A skip-scan over the `(tenant_id, seq)` index: one seek per tenant, so
+/// it stays quick at a million images.
+pub async fn tenants(db: &Database) -> Result<Vec<String>, ApiError> {
+    let tenants: Vec<Option<String>> = sqlx::query_scalar(
+        "WITH RECURSIVE t(id) AS ( \
+             SELECT min(tenant_id) FROM device_images \
+             UNION ALL \
+             SELECT (SELECT min(tenant_id) FROM device_images WHERE tenant_id > t.id) FROM t WHERE t.id IS NOT NULL) \
+         SELECT id FROM t WHERE id IS NOT NULL",
+    )
+    .fetch_all(&db.reader)
+    .await?;
+    Ok(tenants.into_iter().flatten().collect())
+}
+
+/// How many images there are of each status, across tenants.
+pub async fn count_by_status(db: &Database) -> Result<Vec<(String, i64)>, ApiError> {
+    Ok(
+        sqlx::query_as(
+            "SELECT status, count(*) FROM device_images GROUP BY status ORDER BY status",
+        )
+        .fetch_all(&db.reader)
+        .await?,
+    )
+}

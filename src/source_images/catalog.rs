@@ -24,16 +24,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
+/// Every entry, in creation order.
+pub async fn all(db: &crate::db::Database) -> Result<Vec<SourceImage>, ApiError> {
+    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM source_images ORDER BY seq"))
+        .fetch_all(&db.reader)
+        .await?;
+    rows.iter().map(SourceImage::from_row).collect()
+}
+
 /// `GET`: every entry, in creation order.
 async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM source_images ORDER BY seq"))
-        .fetch_all(&state.db.reader)
-        .await?;
-    let entries = rows
-        .iter()
-        .map(SourceImage::from_row)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(HttpResponse::Ok().json(json!({ "value": entries })))
+    Ok(HttpResponse::Ok().json(json!({ "value": all(&state.db).await? })))
 }
 
 /// `POST`: adds an entry; 409 when its resource id is taken.
