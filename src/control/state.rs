@@ -62,7 +62,7 @@ pub async fn export(
         value["uploadDueAt"] = json!(due);
         images.push(value);
     }
-    let sources = crate::source_images::catalog::all(&state.db).await?;
+    let sources = crate::source_images::repository::all(&state.db).await?;
     Ok(HttpResponse::Ok().json(json!({
         "images": images,
         "sourceImages": sources,

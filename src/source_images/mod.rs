@@ -4,3 +4,4 @@
 pub mod catalog;
 pub mod graph;
 pub mod model;
+pub mod repository;
