@@ -12,6 +12,16 @@ use crate::error::ApiError;
 use crate::graph::body::parse_object;
 use crate::graph::ApiVersion;
 
+/// One migrated in-memory database per process, shared by a fuzz target's runs (opening one per input would be most
+/// of the work).
+pub fn shared_db() -> std::sync::MutexGuard<'static, rusqlite::Connection> {
+    static DB: std::sync::OnceLock<std::sync::Mutex<rusqlite::Connection>> =
+        std::sync::OnceLock::new();
+    DB.get_or_init(|| std::sync::Mutex::new(crate::db::migrated_rusqlite_for_tests()))
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 pub fn message(e: &ApiError) -> String {
     let text = e.to_string();
     assert!(
