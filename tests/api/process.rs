@@ -279,6 +279,27 @@ async fn a_self_signed_certificate_serves_https_that_clients_can_trust() {
         names.lines().nth(4).unwrap().starts_with("not-after: "),
         "{names}"
     );
+    // The certificate itself (not only the record) ends within two years, read by an independent parser.
+    match output_within_30s(Command::new("openssl").args([
+        "x509",
+        "-noout",
+        "-enddate",
+        "-in",
+        cert.to_str().unwrap(),
+    ])) {
+        out if out.status.success() => {
+            let text = String::from_utf8_lossy(&out.stdout);
+            let date = text
+                .trim()
+                .trim_start_matches("notAfter=")
+                .replace("  ", " ");
+            let end = chrono::NaiveDateTime::parse_from_str(&date, "%b %d %H:%M:%S %Y GMT")
+                .unwrap_or_else(|e| panic!("{text}: {e}"));
+            let days = (end - chrono::Utc::now().naive_utc()).num_days();
+            assert!((300..=730).contains(&days), "valid for {days} days");
+        }
+        out => panic!("openssl x509 failed: {out:?}"),
+    }
 
     // A client that trusts only the generated certificate, for both localhost and 127.0.0.1.
     let port = url.rsplit(':').next().unwrap().to_owned();
