@@ -159,17 +159,17 @@ impl Settings {
     }
 }
 
+/// The largest request body the emulator reads (`--journal-body-max` is bounded by it).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
 /// Longest `--upload-duration`: a year.
 pub const MAX_UPLOAD_SECONDS: u64 = 31_536_000;
 
 /// `--journal-body-max`: 0 to 1 MiB (the largest body the emulator reads).
 fn journal_body_max(value: &str) -> Result<usize, String> {
     let n: usize = value.parse().map_err(|e| format!("{e}"))?;
-    if n > crate::graph::body::MAX_BODY_BYTES {
-        return Err(format!(
-            "{n} is not in 0..={}",
-            crate::graph::body::MAX_BODY_BYTES
-        ));
+    if n > MAX_BODY_BYTES {
+        return Err(format!("{n} is not in 0..={}", MAX_BODY_BYTES));
     }
     Ok(n)
 }

@@ -4,7 +4,7 @@
 //! {"error":{"code":"…","message":"…","innerError":{"date":"…","request-id":"…","client-request-id":"…"}}}
 //! ```
 //!
-//! [`ApiError`] only decides the status, code and message; the protocol middleware ([`crate::graph::protocol`]) renders
+//! [`ApiError`] only decides the status, code and message; the protocol middleware ([`crate::http::protocol`]) renders
 //! the envelope, because only it knows the request ids. That same middleware turns every other error response (actix
 //! extractor errors, panics caught by actix) into an envelope too, so no plain-text error ever leaves the emulator.
 

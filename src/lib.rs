@@ -1,18 +1,16 @@
 //! cloudpc-emulator: a local emulator of Microsoft Graph's Cloud PC device image API.
 //!
 //! The behaviour it promises is in `docs/` (start with `README.md`), what it copies from the real service in
-//! `docs/fidelity.md`, and how the code is laid out in `docs/ARCHITECTURE.md`. Modules:
+//! `docs/fidelity.md`, and how the code is laid out in `docs/ARCHITECTURE.md`. The modules form four layers; a module
+//! imports only from its own layer or lower ones (`tests/api/structure.rs` checks it):
 //!
-//! - [`config`]: flags and environment variables (docs/running.md).
-//! - [`startup`]: builds the HTTP server and the database and registers every route.
-//! - [`error`]: the one API error type and Graph's error envelope.
-//! - [`graph`]: the protocol: paths, headers, context URLs, enum projection per API version, auth.
-//! - [`device_images`]: domain types, repository and handlers of the device image resource.
-//! - [`control`]: the `/_emulator` control plane.
-//! - [`db`]: the SQLite file, pragmas, migrations and pools.
-//! - [`security`]: the Host allow-list, cross-site refusal, CORS and the admin gate.
-//! - [`identity`], [`source_images`], [`clock`], [`files`], [`tls`], [`telemetry`], [`healthcheck`]: see
-//!   `docs/ARCHITECTURE.md`.
+//! - HTTP: [`http`] (the application, the protocol middleware, the Graph and control-plane handlers) and
+//!   [`properties`] (the checks shared by the fuzzers and the property tests).
+//! - Resources: [`device_images`], [`source_images`], [`identity`] and [`control`] (the emulator's own state: fault
+//!   rules, the journal, the metrics).
+//! - Protocol kit: [`graph`] (bodies, values, enums, paths, OData) and [`error`] (the one error type and Graph's
+//!   envelope).
+//! - Infrastructure: [`db`], [`config`], [`clock`], [`telemetry`], [`tls`], [`files`], [`healthcheck`].
 
 pub mod clock;
 pub mod config;
@@ -23,9 +21,10 @@ pub mod error;
 pub mod files;
 pub mod graph;
 pub mod healthcheck;
+pub mod http;
 pub mod identity;
-pub mod security;
+#[doc(hidden)]
+pub mod properties;
 pub mod source_images;
-pub mod startup;
 pub mod telemetry;
 pub mod tls;

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use cloudpc_emulator::config::{Cli, Command};
-use cloudpc_emulator::{healthcheck, startup::Application, telemetry};
+use cloudpc_emulator::{healthcheck, http::Application, telemetry};
 
 #[tokio::main]
 async fn main() -> ExitCode {

@@ -1,8 +1,8 @@
 //! A `$batch` body, as bytes, through the batch parser and planner: the properties of
-//! `cloudpc_emulator::graph::odata::properties::check_batch`.
+//! `cloudpc_emulator::properties::check_batch`.
 #![no_main]
 
-use cloudpc_emulator::graph::odata::properties::check_batch;
+use cloudpc_emulator::properties::check_batch;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

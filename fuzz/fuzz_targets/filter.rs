@@ -1,8 +1,8 @@
 //! `$filter` on both versions, with and without the evolvable-enum preference: the properties of
-//! `cloudpc_emulator::graph::odata::properties::check_filter`.
+//! `cloudpc_emulator::properties::check_filter`.
 #![no_main]
 
-use cloudpc_emulator::graph::odata::properties::{check_filter, shared_db};
+use cloudpc_emulator::properties::{check_filter, shared_db};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,8 +1,8 @@
 //! `$skiptoken` against several sort orders: the properties of
-//! `cloudpc_emulator::graph::odata::properties::check_skiptoken`.
+//! `cloudpc_emulator::properties::check_skiptoken`.
 #![no_main]
 
-use cloudpc_emulator::graph::odata::properties::{check_skiptoken, shared_db};
+use cloudpc_emulator::properties::{check_skiptoken, shared_db};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

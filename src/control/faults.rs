@@ -7,16 +7,14 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use sqlx::Row;
 
 use crate::db::Database;
 use crate::error::{ApiError, GraphError};
-use crate::graph::body::{read_json_object, JsonObject};
+use crate::graph::body::JsonObject;
 use crate::graph::values::{string, text};
-use crate::startup::AppState;
 
 /// Most rules that may exist at once.
 pub const MAX_RULES: i64 = 1000;
@@ -175,7 +173,7 @@ impl Faults {
             .unwrap_or_default()
     }
 
-    fn add(&self, rule: FaultRule) {
+    pub fn add(&self, rule: FaultRule) {
         if let Ok(mut active) = self.active.lock() {
             active.push(Active {
                 rng: rng_seed(self.seed, rule.id),
@@ -185,7 +183,7 @@ impl Faults {
         }
     }
 
-    fn remove(&self, id: Option<i64>) {
+    pub fn remove(&self, id: Option<i64>) {
         if let Ok(mut active) = self.active.lock() {
             active.retain(|a| id.is_some_and(|id| a.rule.id != id));
         }
@@ -310,7 +308,7 @@ fn rule_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<FaultRule, sqlx::Error
 }
 
 /// A rule as a client asked for it, checked.
-fn parse_rule(body: JsonObject) -> Result<FaultRule, ApiError> {
+pub fn parse_rule(body: JsonObject) -> Result<FaultRule, ApiError> {
     let mut method = None;
     let mut path = "*".to_owned();
     let mut api_version = None;
@@ -433,65 +431,6 @@ fn http_method(name: &str, value: &Value) -> Result<String, ApiError> {
         "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS" => Ok(s),
         _ => Err(ApiError::invalid(name, "must be an HTTP method")),
     }
-}
-
-/// `POST /_emulator/faults`: stores and activates a rule; 201 with it.
-pub async fn add(
-    req: HttpRequest,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let mut rule = parse_rule(read_json_object(&req, payload).await?)?;
-    rule.created = crate::clock::format_timestamp(chrono::Utc::now());
-    let id = super::store::insert_fault_rule(&state.db, &rule, MAX_RULES).await?;
-    rule.id = id;
-    state.faults.add(rule.clone());
-    Ok(HttpResponse::Created().json(rule))
-}
-
-/// `GET /_emulator/faults`.
-pub async fn list(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().json(json!({ "value": state.faults.rules() }))
-}
-
-/// `GET /_emulator/faults/{id}`.
-pub async fn read(
-    path: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let id = rule_id(&path)?;
-    let rule = state
-        .faults
-        .rules()
-        .into_iter()
-        .find(|r| r.id == id)
-        .ok_or_else(|| no_rule(id))?;
-    Ok(HttpResponse::Ok().json(rule))
-}
-
-/// `DELETE /_emulator/faults/{id}`, or every rule without an id.
-pub async fn delete(
-    path: Option<web::Path<String>>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let id = path.map(|p| rule_id(&p)).transpose()?;
-    let deleted = super::store::delete_fault_rules(&state.db, id).await?;
-    match id {
-        Some(id) if deleted == 0 => Err(no_rule(id)),
-        _ => {
-            state.faults.remove(id);
-            Ok(HttpResponse::NoContent().finish())
-        }
-    }
-}
-
-fn rule_id(raw: &str) -> Result<i64, ApiError> {
-    raw.parse()
-        .map_err(|_| ApiError::NotFound(format!("No fault rule '{raw}'.")))
-}
-
-fn no_rule(id: i64) -> ApiError {
-    ApiError::NotFound(format!("No fault rule {id}."))
 }
 
 #[cfg(test)]

@@ -5,7 +5,6 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use serde_json::{json, Value};
 use sqlx::Row;
@@ -14,7 +13,6 @@ use tokio::task::JoinHandle;
 
 use crate::db::Database;
 use crate::error::ApiError;
-use crate::startup::AppState;
 
 /// Entries waiting for the writer before new ones are dropped.
 const CAPACITY: usize = 8192;
@@ -214,91 +212,52 @@ async fn write_batch(
     tx.commit().await
 }
 
-/// `GET /_emulator/requests`: newest first, filtered by `method`, `path` (substring), `status`, `since` (RFC 3339)
-/// and bounded by `limit` (default 100, at most 1000).
-pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    state.journal.flush().await;
-    let mut sql = String::from(
-        "SELECT id, time, method, path, query, api_version, status, duration_us, request_id, client_request_id, \
-         request_headers, request_body, response_body, image_id, fault_id FROM request_journal WHERE 1",
-    );
-    let mut binds: Vec<Value> = Vec::new();
-    let mut limit = 100;
-    for (name, value) in web::Query::<Vec<(String, String)>>::from_query(req.query_string())
-        .map_err(|e| ApiError::BadRequest(format!("Invalid query string: {e}")))?
-        .into_inner()
-    {
-        match name.as_str() {
-            "method" => {
-                sql.push_str(" AND method = ?");
-                binds.push(json!(value.to_ascii_uppercase()));
-            }
-            "path" => {
-                sql.push_str(" AND instr(lower(path), lower(?)) > 0");
-                binds.push(json!(value));
-            }
-            "status" => {
-                let status: i64 = value
-                    .parse()
-                    .map_err(|_| ApiError::invalid("status", "must be an HTTP status code"))?;
-                sql.push_str(" AND status = ?");
-                binds.push(json!(status));
-            }
-            "since" => {
-                let t = chrono::DateTime::parse_from_rfc3339(&value)
-                    .map_err(|_| ApiError::invalid("since", "must be an RFC 3339 date-time"))?;
-                sql.push_str(" AND time >= ?");
-                binds.push(json!(crate::clock::format_timestamp(
-                    t.with_timezone(&chrono::Utc)
-                )));
-            }
-            "limit" => {
-                limit = value
-                    .parse::<i64>()
-                    .ok()
-                    .filter(|n| (1..=1000).contains(n))
-                    .ok_or_else(|| {
-                        ApiError::invalid("limit", "must be an integer from 1 to 1000")
-                    })?;
-            }
-            other => {
-                return Err(ApiError::BadRequest(format!(
-                    "Unknown filter '{other}'; use method, path, status, since or limit."
-                )))
-            }
-        }
-    }
-    sql.push_str(" ORDER BY id DESC LIMIT ?");
-    let mut query = sqlx::query(&sql);
-    for b in &binds {
-        query = match b {
-            Value::Number(n) => query.bind(n.as_i64()),
-            other => query.bind(other.as_str().unwrap_or_default().to_owned()),
-        };
-    }
-    let rows = query.bind(limit).fetch_all(&state.db.reader).await?;
-    let entries: Vec<EntryView> = rows
-        .iter()
-        .map(EntryView::from_row)
-        .collect::<Result<_, _>>()?;
-    Ok(HttpResponse::Ok().json(json!({ "value": entries })))
+/// Which entries `/_emulator/requests` wants: each filter that is set narrows the list.
+#[derive(Debug, Default)]
+pub struct EntryFilter {
+    /// Upper case.
+    pub method: Option<String>,
+    /// A substring of the path, compared case-insensitively.
+    pub path: Option<String>,
+    pub status: Option<i64>,
+    /// RFC 3339 UTC with `Z`, as the journal stores times.
+    pub since: Option<String>,
+    /// 1 to 1000.
+    pub limit: i64,
 }
 
-/// `DELETE /_emulator/requests`: clears the journal.
-pub async fn clear(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    state.journal.flush().await;
-    let mut tx = state.db.writer.begin().await?;
+/// The entries a filter selects, newest first.
+pub async fn entries(db: &Database, filter: &EntryFilter) -> Result<Vec<StoredEntry>, ApiError> {
+    let rows = sqlx::query(
+        "SELECT id, time, method, path, query, api_version, status, duration_us, request_id, client_request_id, \
+         request_headers, request_body, response_body, image_id, fault_id FROM request_journal \
+         WHERE (?1 IS NULL OR method = ?1) AND (?2 IS NULL OR instr(lower(path), lower(?2)) > 0) \
+         AND (?3 IS NULL OR status = ?3) AND (?4 IS NULL OR time >= ?4) ORDER BY id DESC LIMIT ?5",
+    )
+    .bind(&filter.method)
+    .bind(&filter.path)
+    .bind(filter.status)
+    .bind(&filter.since)
+    .bind(filter.limit)
+    .fetch_all(&db.reader)
+    .await?;
+    rows.iter().map(StoredEntry::from_row).collect()
+}
+
+/// Deletes every entry.
+pub async fn clear(db: &Database) -> Result<(), ApiError> {
+    let mut tx = db.writer.begin().await?;
     sqlx::query("DELETE FROM request_journal")
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(())
 }
 
 /// A journal row as `/_emulator/requests` shows it.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct EntryView {
+pub struct StoredEntry {
     id: i64,
     time: String,
     method: String,
@@ -316,7 +275,7 @@ struct EntryView {
     fault_id: Option<i64>,
 }
 
-impl EntryView {
+impl StoredEntry {
     fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Self, ApiError> {
         let headers: String = row.try_get("request_headers")?;
         Ok(Self {

@@ -1,16 +1,11 @@
-//! `GET /metrics`: Prometheus text format. Requests by route, method and status, a latency histogram, images by
-//! status, and the journal's size.
+//! The request metrics `GET /metrics` shows (rendered in `http/control/metrics.rs`): requests by route, method and
+//! status, and a latency histogram.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
-
-use actix_web::{web, HttpResponse};
-
-use crate::error::ApiError;
-use crate::startup::AppState;
 
 /// Upper bounds of the latency histogram, in seconds.
 const BUCKETS: [f64; 12] = [
@@ -27,6 +22,44 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// Writes the request counters and the latency histogram in Prometheus' text format.
+    pub fn write_requests(&self, out: &mut String) {
+        let m = self;
+        let _ = writeln!(
+            out,
+            "# HELP cloudpc_requests_total Requests answered, by route, method and status."
+        );
+        let _ = writeln!(out, "# TYPE cloudpc_requests_total counter");
+        if let Ok(requests) = m.requests.lock() {
+            for ((route, method, status), n) in requests.iter() {
+                let _ = writeln!(out, "cloudpc_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {n}");
+            }
+        }
+        let _ = writeln!(
+            out,
+            "# HELP cloudpc_request_duration_seconds Time from request to response."
+        );
+        let _ = writeln!(out, "# TYPE cloudpc_request_duration_seconds histogram");
+        for (bound, bucket) in BUCKETS.iter().zip(&m.buckets) {
+            let _ = writeln!(
+                out,
+                "cloudpc_request_duration_seconds_bucket{{le=\"{bound}\"}} {}",
+                bucket.load(Ordering::Relaxed)
+            );
+        }
+        let count = m.count.load(Ordering::Relaxed);
+        let _ = writeln!(
+            out,
+            "cloudpc_request_duration_seconds_bucket{{le=\"+Inf\"}} {count}"
+        );
+        let _ = writeln!(
+            out,
+            "cloudpc_request_duration_seconds_sum {}",
+            m.sum_us.load(Ordering::Relaxed) as f64 / 1e6
+        );
+        let _ = writeln!(out, "cloudpc_request_duration_seconds_count {count}");
+    }
+
     /// Counts one answered request.
     pub fn observe(&self, route: &'static str, method: &str, status: u16, took: Duration) {
         let method = match method {
@@ -80,77 +113,4 @@ pub fn route_of(segments: &[String]) -> &'static str {
         [_, "$batch"] => "$batch",
         _ => "other",
     }
-}
-
-/// `GET /metrics`.
-pub async fn render(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let m = &state.metrics;
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "# HELP cloudpc_requests_total Requests answered, by route, method and status."
-    );
-    let _ = writeln!(out, "# TYPE cloudpc_requests_total counter");
-    if let Ok(requests) = m.requests.lock() {
-        for ((route, method, status), n) in requests.iter() {
-            let _ = writeln!(out, "cloudpc_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {n}");
-        }
-    }
-    let _ = writeln!(
-        out,
-        "# HELP cloudpc_request_duration_seconds Time from request to response."
-    );
-    let _ = writeln!(out, "# TYPE cloudpc_request_duration_seconds histogram");
-    for (bound, bucket) in BUCKETS.iter().zip(&m.buckets) {
-        let _ = writeln!(
-            out,
-            "cloudpc_request_duration_seconds_bucket{{le=\"{bound}\"}} {}",
-            bucket.load(Ordering::Relaxed)
-        );
-    }
-    let count = m.count.load(Ordering::Relaxed);
-    let _ = writeln!(
-        out,
-        "cloudpc_request_duration_seconds_bucket{{le=\"+Inf\"}} {count}"
-    );
-    let _ = writeln!(
-        out,
-        "cloudpc_request_duration_seconds_sum {}",
-        m.sum_us.load(Ordering::Relaxed) as f64 / 1e6
-    );
-    let _ = writeln!(out, "cloudpc_request_duration_seconds_count {count}");
-
-    let statuses = crate::device_images::repository::count_by_status(&state.db).await?;
-    let _ = writeln!(
-        out,
-        "# HELP cloudpc_device_images Device images, by status (all tenants)."
-    );
-    let _ = writeln!(out, "# TYPE cloudpc_device_images gauge");
-    for status in ["pending", "ready", "failed", "warning"] {
-        let n = statuses
-            .iter()
-            .find(|(s, _)| s == status)
-            .map_or(0, |(_, n)| *n);
-        let _ = writeln!(out, "cloudpc_device_images{{status=\"{status}\"}} {n}");
-    }
-    let rows = super::journal::stored_rows(&state.db).await?;
-    let _ = writeln!(
-        out,
-        "# HELP cloudpc_journal_rows Requests the journal holds."
-    );
-    let _ = writeln!(out, "# TYPE cloudpc_journal_rows gauge");
-    let _ = writeln!(out, "cloudpc_journal_rows {}", rows);
-    let _ = writeln!(
-        out,
-        "# HELP cloudpc_journal_dropped_total Journal entries lost to a full queue."
-    );
-    let _ = writeln!(out, "# TYPE cloudpc_journal_dropped_total counter");
-    let _ = writeln!(
-        out,
-        "cloudpc_journal_dropped_total {}",
-        state.journal.dropped.load(Ordering::Relaxed)
-    );
-    Ok(HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(out))
 }

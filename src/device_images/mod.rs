@@ -2,9 +2,7 @@
 //! the versioned wire view, the repository and the handlers.
 
 pub mod domain;
-pub mod handlers;
 pub mod lifecycle;
-pub mod list;
 pub mod model;
 pub mod query;
 pub mod repository;

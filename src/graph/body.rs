@@ -11,8 +11,12 @@ use serde_json::Value;
 
 use crate::error::ApiError;
 
-/// The largest body the emulator reads.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// The raw body a handler read, left in the request's extensions for the journal.
+#[derive(Debug, Clone)]
+pub struct RawBody(pub actix_web::web::Bytes);
+
+/// The largest body the emulator reads (a setting of [`crate::config`], which bounds a flag by it).
+pub use crate::config::MAX_BODY_BYTES;
 
 /// How long a request body may take to arrive.
 pub const BODY_DEADLINE: std::time::Duration = std::time::Duration::from_secs(15);
@@ -62,8 +66,7 @@ pub async fn read_json_object(
         return Err(ApiError::PayloadTooLarge(MAX_BODY_BYTES));
     }
     let bytes = read_limited(payload).await?;
-    req.extensions_mut()
-        .insert(super::protocol::RawBody(bytes.clone()));
+    req.extensions_mut().insert(RawBody(bytes.clone()));
     parse_object(&bytes)
 }
 

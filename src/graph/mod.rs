@@ -1,18 +1,21 @@
 //! The Microsoft Graph protocol: versions, paths, headers, context URLs, enum projection, auth and routing.
 
-pub mod batch;
 pub mod body;
 pub mod enums;
 pub mod odata;
 pub mod path;
-pub mod protocol;
 pub mod response;
-pub mod routes;
 pub mod values;
 
 use actix_web::{HttpMessage, HttpRequest};
 
-use crate::security::Authority;
+/// The scheme and host (with port) a request was addressed to, as the emitted absolute URLs use them. Set by
+/// [`Security::admit`]; a `$batch` item carries its batch's.
+#[derive(Debug, Clone)]
+pub struct Authority {
+    pub scheme: String,
+    pub host: String,
+}
 
 /// The API version of a request: `beta` or `v1.0`. Version differences (which properties and enum members exist)
 /// are decided by this value in one place each: [`enums`] and the device image view.
@@ -55,7 +58,7 @@ pub struct GraphContext {
 }
 
 impl GraphContext {
-    /// The absolute URLs use the authority the request was admitted with ([`crate::security::Security::admit`]).
+    /// The absolute URLs use the authority the request was admitted with (the HTTP layer's admission).
     pub fn new(req: &HttpRequest, version: ApiVersion, tenant: String) -> Self {
         let base = match req.extensions().get::<Authority>() {
             Some(a) => format!("{}://{}/{}", a.scheme, a.host, version.as_str()),

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use actix_web::dev::ServerHandle;
 use cloudpc_emulator::clock::Clock;
 use cloudpc_emulator::config::{AuthMode, Settings};
-use cloudpc_emulator::startup::Application;
+use cloudpc_emulator::http::Application;
 use serde_json::{json, Value};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 use tempfile::TempDir;

@@ -16,5 +16,6 @@ mod query;
 mod read_delete;
 mod reliability;
 mod security;
+mod structure;
 mod ui;
 mod validation;

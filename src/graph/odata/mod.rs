@@ -4,13 +4,9 @@
 
 pub mod compile;
 pub mod fetch;
-#[cfg(test)]
-mod fuzz;
 pub mod options;
 pub mod order;
 pub mod parser;
-#[doc(hidden)]
-pub mod properties;
 pub mod schema;
 
 use serde_json::Value;

@@ -14,15 +14,16 @@ use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage};
 use uuid::Uuid;
 
-use actix_web::web::{self, Bytes};
+use actix_web::web;
 
-use super::path::segments;
-use super::ApiVersion;
 use crate::control::journal::{body_text, request_body_text, selected_headers, JournalEntry};
 use crate::control::metrics::route_of;
 use crate::error::{render_envelope, GraphError};
-use crate::security::{add_cors_headers, Admission};
-use crate::startup::AppState;
+use crate::graph::body::RawBody;
+use crate::graph::path::segments;
+use crate::graph::ApiVersion;
+use crate::http::security::{add_cors_headers, Admission};
+use crate::http::AppState;
 use actix_web::ResponseError;
 
 /// The ids of one request, also available to handlers through the request's extensions.
@@ -49,10 +50,6 @@ impl RequestIds {
         }
     }
 }
-
-/// The raw body a handler read, left in the request's extensions for the journal.
-#[derive(Debug, Clone)]
-pub struct RawBody(pub Bytes);
 
 /// The id of the device image a request touched, left in the request's extensions for the journal.
 #[derive(Debug, Clone)]
@@ -148,7 +145,7 @@ pub async fn protocol(
     let page = res
         .response()
         .extensions()
-        .contains::<crate::control::ui::LoginPage>();
+        .contains::<crate::http::control::ui::LoginPage>();
     let mut res = if failed && !page {
         into_envelope(res, &ids)
     } else {

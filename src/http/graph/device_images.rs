@@ -5,17 +5,17 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use uuid::Uuid;
 
-use super::domain::{CreateDeviceImageRequest, NewDeviceImage};
-use super::query::{parse_select, select_suffix};
-use super::view::ImageView;
-use super::{lifecycle, repository, COLLECTION_PATH};
 use crate::clock::format_timestamp;
+use crate::device_images::domain::{CreateDeviceImageRequest, NewDeviceImage};
+use crate::device_images::query::{parse_select, select_suffix};
+use crate::device_images::view::ImageView;
+use crate::device_images::{lifecycle, repository, COLLECTION_PATH};
 use crate::error::ApiError;
 use crate::graph::body::read_json_object;
 use crate::graph::odata::options::{parse_options, unsupported};
-use crate::graph::protocol::TouchedImage;
 use crate::graph::{response, GraphContext};
-use crate::startup::AppState;
+use crate::http::protocol::TouchedImage;
+use crate::http::AppState;
 
 /// `POST …/deviceImages`: 201 with the stored image and its `Location`.
 pub async fn create(

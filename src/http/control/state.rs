@@ -10,7 +10,7 @@ use crate::error::ApiError;
 use crate::graph::body::read_json_object;
 use crate::graph::values::text;
 use crate::graph::{ApiVersion, GraphContext};
-use crate::startup::AppState;
+use crate::http::AppState;
 
 /// `POST /_emulator/reset[?catalog=true]`: removes every image, journal entry and fault rule and resets the clock, in
 /// one transaction, leaving the database as a freshly migrated one (the catalog too, back to its seeded entries, with
@@ -33,7 +33,7 @@ pub async fn reset(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
     };
     // Entries still queued would land after the reset.
     state.journal.flush().await;
-    super::store::reset(&state.db, catalog).await?;
+    crate::control::store::reset(&state.db, catalog).await?;
     state.faults.clear();
     state.clock.set_offset_ms(0);
     Ok(HttpResponse::Ok().json(json!({ "reset": true, "catalog": catalog })))

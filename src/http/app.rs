@@ -16,9 +16,10 @@ use crate::control::metrics::Metrics;
 use crate::db::{Database, DbError};
 use crate::device_images::lifecycle::{DueHint, Worker};
 use crate::device_images::writer::GroupWriter;
-use crate::graph::{protocol::protocol, routes::dispatch};
+use crate::http::graph::dispatch;
+use crate::http::protocol::protocol;
+use crate::http::security::Security;
 use crate::identity::Identity;
-use crate::security::Security;
 
 /// What every handler shares.
 pub struct AppState {
@@ -252,6 +253,6 @@ pub fn app(
 
 /// Every route of the emulator: the control plane by path, everything else through the Graph router.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.configure(crate::control::configure)
+    cfg.configure(crate::http::control::configure)
         .default_service(web::to(dispatch));
 }

@@ -5,11 +5,14 @@
 //! is either refused with a message or runs in an order where every item follows its dependencies.
 //! Each check panics when a property fails, which is how both fuzzers see a failure.
 
-use super::Condition;
+#[cfg(test)]
+mod fuzz;
+
 use crate::device_images::domain::{CreateDeviceImageRequest, NewDeviceImage};
 use crate::device_images::query::DEVICE_IMAGES;
 use crate::error::ApiError;
 use crate::graph::body::parse_object;
+use crate::graph::odata::Condition;
 use crate::graph::ApiVersion;
 
 /// One migrated in-memory database per process, shared by a fuzz target's runs (opening one per input would be most
@@ -88,8 +91,8 @@ const ORDERS: &[&str] = &[
 ];
 
 /// The sort orders of [`ORDERS`].
-pub fn orders() -> Vec<super::order::SortOrder> {
-    use super::order::SortOrder;
+pub fn orders() -> Vec<crate::graph::odata::order::SortOrder> {
+    use crate::graph::odata::order::SortOrder;
     ORDERS
         .iter()
         .map(|order| match *order {
@@ -133,13 +136,13 @@ pub fn check_skiptoken(db: &rusqlite::Connection, token: &str) -> usize {
 /// Checks one `$batch` body: refused with a message, or items in an order where each follows what it depends on.
 /// Returns whether it was planned.
 pub fn check_batch(bytes: &[u8]) -> bool {
-    match crate::graph::batch::plan(bytes) {
+    match crate::http::graph::batch::plan(bytes) {
         Err(e) => {
             message(&e);
             false
         }
         Ok(plan) => {
-            assert!((1..=crate::graph::batch::MAX_ITEMS).contains(&plan.len()));
+            assert!((1..=crate::http::graph::batch::MAX_ITEMS).contains(&plan.len()));
             for (at, (target, depends_on)) in plan.iter().enumerate() {
                 match target {
                     Ok(path) => {

@@ -17,14 +17,7 @@ use actix_web::{HttpMessage, HttpResponse};
 
 use crate::config::Settings;
 use crate::error::ApiError;
-
-/// The scheme and host (with port) a request was addressed to, as the emitted absolute URLs use them. Set by
-/// [`Security::admit`]; a `$batch` item carries its batch's.
-#[derive(Debug, Clone)]
-pub struct Authority {
-    pub scheme: String,
-    pub host: String,
-}
+use crate::graph::Authority;
 
 /// What the protocol middleware does with a request.
 pub enum Admission {

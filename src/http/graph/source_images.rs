@@ -5,15 +5,15 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use super::model::{SourceImage, COLUMNS, SOURCE_IMAGES};
-use crate::device_images::list::PageBody;
 use crate::device_images::COLLECTION_PATH;
 use crate::error::ApiError;
 use crate::graph::enums::SOURCE_IMAGE_CATEGORY;
 use crate::graph::odata::fetch::fetch_page;
 use crate::graph::odata::CollectionQuery;
 use crate::graph::{response, ApiVersion, GraphContext};
-use crate::startup::AppState;
+use crate::http::graph::device_images_list::PageBody;
+use crate::http::AppState;
+use crate::source_images::model::{SourceImage, COLUMNS, SOURCE_IMAGES};
 
 /// The function's result type, as its context URL names it.
 const CONTEXT: &str = "$metadata#Collection(microsoft.graph.cloudPcSourceDeviceImage)";

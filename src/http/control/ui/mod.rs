@@ -12,8 +12,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::error::ApiError;
 use crate::graph::enums::IMAGE_ERROR_CODE;
-use crate::security::Check;
-use crate::startup::AppState;
+use crate::http::security::Check;
+use crate::http::AppState;
 
 /// The session cookie: a random session id, never the admin token.
 pub const COOKIE: &str = "cloudpc-emulator-admin";
@@ -139,7 +139,7 @@ async fn login(
     match gate.check(peer, given.into_iter().collect(), None) {
         Check::Granted => {}
         Check::Denied => return Ok(login_page(true)),
-        Check::Throttled(after) => return Err(crate::security::throttled(after)),
+        Check::Throttled(after) => return Err(crate::http::security::throttled(after)),
     }
     let secure = if req.connection_info().scheme() == "https" {
         "; Secure"

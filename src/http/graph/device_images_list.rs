@@ -9,15 +9,15 @@ use actix_web::{HttpRequest, HttpResponse};
 use serde::Serialize;
 use sqlx::FromRow;
 
-use super::model::{DeviceImage, DeviceImageRow, COLUMNS};
-use super::query::{parse_select, select_suffix, DEVICE_IMAGES};
-use super::view::ImageView;
-use super::{lifecycle, COLLECTION_PATH};
+use crate::device_images::model::{DeviceImage, DeviceImageRow, COLUMNS};
+use crate::device_images::query::{parse_select, select_suffix, DEVICE_IMAGES};
+use crate::device_images::view::ImageView;
+use crate::device_images::{lifecycle, COLLECTION_PATH};
 use crate::error::ApiError;
 use crate::graph::odata::fetch::{count as count_matches, fetch_page};
 use crate::graph::odata::{parse_count_query, CollectionQuery};
 use crate::graph::{response, GraphContext};
-use crate::startup::AppState;
+use crate::http::AppState;
 
 /// One page of a collection, in Graph's member order.
 #[derive(Serialize)]

@@ -4,11 +4,11 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
-use super::model::parse_entry;
-use super::repository;
 use crate::error::ApiError;
 use crate::graph::body::read_json_object;
-use crate::startup::AppState;
+use crate::http::AppState;
+use crate::source_images::model::parse_entry;
+use crate::source_images::repository;
 
 /// Registers the catalog routes (inside the `/_emulator` scope).
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -5,13 +5,18 @@
 use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::path::segments;
-use super::{batch, ApiVersion, GraphContext};
-use crate::device_images::{handlers, list};
+pub mod batch;
+pub mod device_images;
+pub mod device_images_list;
+pub mod source_images;
+
 use crate::error::ApiError;
+use crate::graph::path::segments;
+use crate::graph::{ApiVersion, GraphContext};
+use crate::http::AppState;
 use crate::identity::Access;
-use crate::source_images;
-use crate::startup::AppState;
+use device_images as handlers;
+use device_images_list as list;
 
 /// The fixed segments in front of the device image collection.
 const COLLECTION: [&str; 3] = ["deviceManagement", "virtualEndpoint", "deviceImages"];
@@ -73,7 +78,7 @@ pub async fn dispatch(
             _ => Err(ApiError::MethodNotAllowed("GET, POST")),
         },
         [segment] if is_get_source_images(segment) => match *method {
-            Method::GET => source_images::graph::get_source_images(&req, &state, &ctx).await,
+            Method::GET => source_images::get_source_images(&req, &state, &ctx).await,
             _ => Err(ApiError::MethodNotAllowed("GET")),
         },
         [segment] if segment.eq_ignore_ascii_case("$count") => match *method {

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::device_images::DEFAULT_TENANT;
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::http::AppState;
 
 /// `{"value":[{"tenantId":"…"}, …]}`: the default tenant first (always, even without images), then every other
 /// tenant that holds an image, in order.

@@ -8,7 +8,7 @@ use crate::clock::{format_timestamp, MAX_OFFSET_MS};
 use crate::device_images::lifecycle;
 use crate::error::ApiError;
 use crate::graph::body::read_json_object;
-use crate::startup::AppState;
+use crate::http::AppState;
 
 /// At most ten years per call.
 const MAX_ADVANCE_SECONDS: i64 = 10 * 365 * 24 * 3600;
@@ -55,7 +55,7 @@ pub async fn advance(
         seconds.ok_or_else(|| ApiError::invalid("advanceSeconds", "the property is required"))?;
     let by_ms = (seconds * 1000.0).round() as i64;
     // The offset stays within MAX_OFFSET_MS in total, so every timestamp the emulator writes stays in range.
-    let advanced = super::store::advance_clock(&state.db, by_ms, MAX_OFFSET_MS).await?;
+    let advanced = crate::control::store::advance_clock(&state.db, by_ms, MAX_OFFSET_MS).await?;
     let offset = advanced.ok_or_else(|| {
         ApiError::invalid(
             "advanceSeconds",

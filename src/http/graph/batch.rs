@@ -1,6 +1,6 @@
 //! JSON batching, `POST /{ver}/$batch` (docs/batching.md, docs/fidelity.md#batching).
 //!
-//! Each item runs through another instance of the very same application ([`crate::startup::app`]): the protocol
+//! Each item runs through another instance of the very same application ([`crate::http::app`]): the protocol
 //! middleware (request id, faults, journal, metrics), routing, auth and handlers, exactly as a direct request. Items
 //! run one after another in request order, an item after its dependencies, so a batch's result never depends on
 //! timing; an item whose dependency did not succeed gets 424.
@@ -21,11 +21,10 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
-use super::body::{read_json_object, JsonObject};
-use super::{response, GraphContext};
 use crate::error::{render_envelope, ApiError, GraphError};
-use crate::security::Authority;
-use crate::startup::{app, AppState};
+use crate::graph::body::{read_json_object, JsonObject};
+use crate::graph::{response, Authority, GraphContext};
+use crate::http::{app, AppState};
 
 /// Most requests one batch may hold (Graph's limit).
 pub const MAX_ITEMS: usize = 20;
@@ -444,7 +443,7 @@ pub type PlannedItem = (Result<String, String>, Vec<usize>);
 /// order, each with its URL's path (or why it has none) and the run positions of the items it depends on.
 #[doc(hidden)]
 pub fn plan(bytes: &[u8]) -> Result<Vec<PlannedItem>, ApiError> {
-    let items = parse(super::body::parse_object(bytes)?)?;
+    let items = parse(crate::graph::body::parse_object(bytes)?)?;
     let order = run_order(&items)?;
     let ctx = GraphContext {
         version: super::ApiVersion::Beta,

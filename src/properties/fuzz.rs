@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use super::properties::{check_batch, check_body, check_filter, check_skiptoken};
+use super::{check_batch, check_body, check_filter, check_skiptoken};
 
 const TOKENS: &[&str] = &[
     "status",
@@ -301,7 +301,7 @@ fn seeded() -> rusqlite::Connection {
 
 /// How many seeded rows a compiled filter selects.
 fn selected(db: &rusqlite::Connection, c: &super::Condition) -> usize {
-    use super::schema::Param;
+    use crate::graph::odata::schema::Param;
     let params: Vec<rusqlite::types::Value> = c
         .params
         .iter()
@@ -390,7 +390,7 @@ fn skiptokens_are_refused_with_a_message_or_round_trip() {
         let token = match rng.below(4) {
             // A token the emulator could have written, for a random position of values of any JSON type.
             3 => {
-                let orders = super::properties::orders();
+                let orders = super::orders();
                 let order = &orders[rng.below(orders.len())];
                 let len = (order.keys.len() + rng.below(3)).saturating_sub(1);
                 let position: Vec<serde_json::Value> = (0..len)

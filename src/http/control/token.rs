@@ -7,9 +7,9 @@ use crate::device_images::DEFAULT_TENANT;
 use crate::error::ApiError;
 use crate::graph::body::read_json_object;
 use crate::graph::values::text;
+use crate::http::AppState;
 use crate::identity::token::{mint, TokenRequest};
 use crate::identity::{GRAPH_AUDIENCES, READ_WRITE_ALL};
-use crate::startup::AppState;
 
 /// Longest lifetime a minted token may have (a year); the shortest is an already expired one, a day ago.
 const LIFETIME: std::ops::RangeInclusive<i64> = -86_400..=31_536_000;
