@@ -7,7 +7,9 @@ use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::graph::body::JsonObject;
-use crate::graph::enums::{IMAGE_ERROR_CODE, IMAGE_OS_STATUS, IMAGE_STATUS, IMAGE_STATUS_DETAILS};
+use crate::graph::enums::{
+    GraphEnum, ImageErrorCode, ImageOsStatus, ImageStatus, ImageStatusDetails,
+};
 use crate::graph::values::{check_date_time, checked, date, int32, string, text};
 use crate::graph::ApiVersion;
 
@@ -135,11 +137,11 @@ pub struct NewDeviceImage {
     pub operating_system: Option<String>,
     pub os_build_number: Option<String>,
     pub os_version_number: Option<String>,
-    pub os_status: Option<&'static str>,
+    pub os_status: Option<ImageOsStatus>,
     pub size_in_gb: Option<i32>,
     pub expiration_date: Option<NaiveDate>,
-    pub status: &'static str,
-    pub error_code: Option<&'static str>,
+    pub status: ImageStatus,
+    pub error_code: Option<ImageErrorCode>,
     pub scope_ids: Vec<String>,
 }
 
@@ -156,11 +158,16 @@ impl TryFrom<CreateDeviceImageRequest> for NewDeviceImage {
 
     fn try_from(req: CreateDeviceImageRequest) -> Result<Self, ApiError> {
         let mut f = Fields::default();
-        let enums = |ty: &'static crate::graph::enums::EnumType, name: &str, v: &Value| {
-            let s = string(name, v)?;
-            ty.parse(s, req.version, req.include_unknown)
+        let (version, include_unknown) = (req.version, req.include_unknown);
+        fn member<E: GraphEnum>(
+            name: &str,
+            value: &Value,
+            version: ApiVersion,
+            include_unknown: bool,
+        ) -> Result<E, ApiError> {
+            E::parse(string(name, value)?, version, include_unknown)
                 .map_err(|e| ApiError::invalid(name, e))
-        };
+        }
         for (name, value) in &req.body.0 {
             if value.is_null() && !REQUIRED.contains(&name.as_str()) {
                 continue;
@@ -176,13 +183,13 @@ impl TryFrom<CreateDeviceImageRequest> for NewDeviceImage {
                 "operatingSystem" => f.operating_system = Some(text(name, value)?),
                 "osBuildNumber" => f.os_build_number = Some(text(name, value)?),
                 "osVersionNumber" => f.os_version_number = Some(text(name, value)?),
-                "osStatus" => f.os_status = Some(enums(&IMAGE_OS_STATUS, name, value)?),
+                "osStatus" => f.os_status = Some(member(name, value, version, include_unknown)?),
                 "sizeInGB" => f.size_in_gb = Some(int32(name, value)?),
                 "expirationDate" => f.expiration_date = Some(date(name, value)?),
-                "status" => f.status = Some(enums(&IMAGE_STATUS, name, value)?),
-                "errorCode" => f.error_code = Some(enums(&IMAGE_ERROR_CODE, name, value)?),
+                "status" => f.status = Some(member(name, value, version, include_unknown)?),
+                "errorCode" => f.error_code = Some(member(name, value, version, include_unknown)?),
                 "statusDetails" if req.version == ApiVersion::Beta => {
-                    f.status_details = Some(enums(&IMAGE_STATUS_DETAILS, name, value)?)
+                    f.status_details = Some(member(name, value, version, include_unknown)?)
                 }
                 "scopeIds" if req.version == ApiVersion::Beta => f.scope_ids = scope_ids(value)?,
                 "lastModifiedDateTime" => check_date_time(name, value)?,
@@ -208,12 +215,12 @@ struct Fields {
     operating_system: Option<String>,
     os_build_number: Option<String>,
     os_version_number: Option<String>,
-    os_status: Option<&'static str>,
+    os_status: Option<ImageOsStatus>,
     size_in_gb: Option<i32>,
     expiration_date: Option<NaiveDate>,
-    status: Option<&'static str>,
-    error_code: Option<&'static str>,
-    status_details: Option<&'static str>,
+    status: Option<ImageStatus>,
+    error_code: Option<ImageErrorCode>,
+    status_details: Option<ImageStatusDetails>,
     scope_ids: Vec<String>,
 }
 
@@ -222,21 +229,27 @@ impl Fields {
         let required =
             |name: &str| ApiError::invalid(name, "the property is required and must not be null");
         // statusDetails is the deprecated twin of errorCode: it may stand in for it, but not contradict it.
-        let error_code = match (self.error_code, self.status_details) {
+        let details = self.status_details.map(ImageStatusDetails::error_code);
+        let error_code = match (self.error_code, details) {
             (Some(code), Some(details)) if code != details => {
                 return Err(ApiError::invalid(
                     "statusDetails",
-                    format!("'{details}' contradicts errorCode '{code}'"),
+                    format!(
+                        "'{}' contradicts errorCode '{}'",
+                        details.wire(),
+                        code.wire()
+                    ),
                 ))
             }
             (code, details) => code.or(details),
         };
-        let status = self.status.unwrap_or("pending");
-        if error_code.is_some() && !matches!(status, "failed" | "warning") {
+        let status = self.status.unwrap_or(ImageStatus::Pending);
+        if error_code.is_some() && !matches!(status, ImageStatus::Failed | ImageStatus::Warning) {
             return Err(ApiError::invalid(
                 "errorCode",
                 format!(
-                    "an image with status '{status}' has no error code; set status to 'failed'"
+                    "an image with status '{}' has no error code; set status to 'failed'",
+                    status.wire()
                 ),
             ));
         }

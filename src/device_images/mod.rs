@@ -4,6 +4,7 @@
 pub mod domain;
 pub mod lifecycle;
 pub mod model;
+pub mod properties;
 pub mod query;
 pub mod repository;
 pub mod view;

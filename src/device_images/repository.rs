@@ -3,25 +3,47 @@
 //! left half-read keeps a read transaction open, which stops SQLite's WAL auto-checkpoint and lets the WAL grow.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use uuid::Uuid;
 
 use super::domain::NewDeviceImage;
-use super::model::{DeviceImage, DeviceImageRow, COLUMNS};
+use super::model::DeviceImage;
+use super::properties::{Property, SELECT_COLUMNS};
 use crate::db::Database;
 use crate::error::ApiError;
+use crate::graph::enums::GraphEnum;
+use crate::graph::resource::Described;
 
-/// The columns a create writes, in the order [`bind_row`] binds them.
-const INSERT_COLUMNS: &str = "id, tenant_id, display_name, display_name_key, version, source_image_resource_id, \
-    operating_system, os_build_number, os_version_number, os_status, size_in_gb, expiration_date, status, error_code, \
-    scope_ids, last_modified_date_time, created_date_time, upload_due_at";
-const INSERT_ROW: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+/// The bookkeeping columns a create writes after the properties' own, in the order [`bind_row`] binds them.
+const INSERT_INTERNAL: [&str; 4] = [
+    "tenant_id",
+    "display_name_key",
+    "created_date_time",
+    "upload_due_at",
+];
+
+/// The columns a create writes: every stored property's (in [`PROPERTIES`](super::properties::PROPERTIES) order),
+/// then [`INSERT_INTERNAL`].
+static INSERT_COLUMNS: LazyLock<String> = LazyLock::new(|| {
+    Property::stored()
+        .map(|(_, column)| column)
+        .chain(INSERT_INTERNAL)
+        .collect::<Vec<_>>()
+        .join(", ")
+});
+
+/// One row's placeholders.
+static INSERT_ROW: LazyLock<String> = LazyLock::new(|| {
+    let n = Property::stored().count() + INSERT_INTERNAL.len();
+    format!("({})", vec!["?"; n].join(", "))
+});
 
 /// Most rows one multi-row `INSERT` carries: 18 parameters each, and few distinct statements for sqlx's cache.
 const ROWS_PER_INSERT: usize = 32;
 
 type RowQuery<'q> =
-    sqlx::query::QueryAs<'q, sqlx::Sqlite, DeviceImageRow, sqlx::sqlite::SqliteArguments<'q>>;
+    sqlx::query::QueryAs<'q, sqlx::Sqlite, DeviceImage, sqlx::sqlite::SqliteArguments<'q>>;
 
 /// One create of a batch.
 pub struct NewRow<'a> {
@@ -32,29 +54,41 @@ pub struct NewRow<'a> {
 }
 
 /// Binds one row's values in [`INSERT_COLUMNS`] order.
-fn bind_row<'q>(query: RowQuery<'q>, row: &NewRow<'q>, id: Uuid) -> Result<RowQuery<'q>, ApiError> {
+fn bind_row<'q>(
+    mut query: RowQuery<'q>,
+    row: &NewRow<'q>,
+    id: Uuid,
+) -> Result<RowQuery<'q>, ApiError> {
     let new = row.new;
-    let scope_ids = serde_json::to_string(&new.scope_ids).map_err(ApiError::internal)?;
+    for (property, _) in Property::stored() {
+        query = match property {
+            Property::Id => query.bind(id.hyphenated().to_string()),
+            Property::DisplayName => query.bind(new.display_name.as_str()),
+            Property::ErrorCode => query.bind(new.error_code.map(GraphEnum::wire)),
+            Property::ExpirationDate => query.bind(
+                new.expiration_date
+                    .map(|d| d.format("%Y-%m-%d").to_string()),
+            ),
+            // A create is the image's first modification.
+            Property::LastModifiedDateTime => query.bind(row.now),
+            Property::OperatingSystem => query.bind(&new.operating_system),
+            Property::OsBuildNumber => query.bind(&new.os_build_number),
+            Property::OsStatus => query.bind(new.os_status.map(GraphEnum::wire)),
+            Property::OsVersionNumber => query.bind(&new.os_version_number),
+            Property::ScopeIds => {
+                query.bind(serde_json::to_string(&new.scope_ids).map_err(ApiError::internal)?)
+            }
+            Property::SizeInGb => query.bind(new.size_in_gb),
+            Property::SourceImageResourceId => query.bind(new.source_image_resource_id.as_str()),
+            Property::Status => query.bind(new.status.wire()),
+            Property::Version => query.bind(new.version.as_str()),
+            // Derived on output: no column.
+            Property::StatusDetails => query,
+        };
+    }
     Ok(query
-        .bind(id.hyphenated().to_string())
         .bind(row.tenant_id)
-        .bind(new.display_name.as_str())
         .bind(new.display_name.key())
-        .bind(new.version.as_str())
-        .bind(new.source_image_resource_id.as_str())
-        .bind(&new.operating_system)
-        .bind(&new.os_build_number)
-        .bind(&new.os_version_number)
-        .bind(new.os_status)
-        .bind(new.size_in_gb)
-        .bind(
-            new.expiration_date
-                .map(|d| d.format("%Y-%m-%d").to_string()),
-        )
-        .bind(new.status)
-        .bind(new.error_code)
-        .bind(scope_ids)
-        .bind(row.now)
         .bind(row.now)
         .bind(row.upload_due_at))
 }
@@ -108,14 +142,14 @@ async fn insert_chunk(
     // RETURNING's order is unspecified: match by tenant and id (an id is unique per tenant only). Of two creates
     // with one id in one tenant the first took it (SQLite inserts in VALUES order) and the second finds nothing left
     // here.
-    let mut by_id: HashMap<(String, String), DeviceImageRow> = stored
+    let mut by_id: HashMap<(String, Uuid), DeviceImage> = stored
         .into_iter()
-        .map(|row| ((row.tenant_id.clone(), row.id.clone()), row))
+        .map(|image| ((image.tenant_id.clone(), image.id), image))
         .collect();
     for (row, id) in chunk.iter().zip(&ids) {
-        let key = (row.tenant_id.to_owned(), id.hyphenated().to_string());
+        let key = (row.tenant_id.to_owned(), *id);
         let result = match by_id.remove(&key) {
-            Some(stored) => DeviceImage::try_from(stored),
+            Some(stored) => Ok(stored),
             None => insert_one(tx, row, *id).await,
         };
         let storage = matches!(result, Err(ApiError::Unavailable(_)));
@@ -130,12 +164,13 @@ async fn insert_or_ignore(
     tx: &mut sqlx::SqliteConnection,
     chunk: &[NewRow<'_>],
     ids: &[Uuid],
-) -> Result<Vec<DeviceImageRow>, ApiError> {
-    let values = vec![INSERT_ROW; chunk.len()].join(", ");
+) -> Result<Vec<DeviceImage>, ApiError> {
+    let values = vec![INSERT_ROW.as_str(); chunk.len()].join(", ");
     let sql = format!(
-        "INSERT OR IGNORE INTO device_images ({INSERT_COLUMNS}) VALUES {values} RETURNING {COLUMNS}"
+        "INSERT OR IGNORE INTO device_images ({}) VALUES {values} RETURNING {}",
+        *INSERT_COLUMNS, *SELECT_COLUMNS
     );
-    let mut query = sqlx::query_as::<_, DeviceImageRow>(&sql);
+    let mut query = sqlx::query_as::<_, DeviceImage>(&sql);
     for (row, id) in chunk.iter().zip(ids) {
         query = bind_row(query, row, *id)?;
     }
@@ -149,17 +184,17 @@ async fn insert_one(
     id: Uuid,
 ) -> Result<DeviceImage, ApiError> {
     let sql = format!(
-        "INSERT INTO device_images ({INSERT_COLUMNS}) VALUES {INSERT_ROW} RETURNING {COLUMNS}"
+        "INSERT INTO device_images ({}) VALUES {} RETURNING {}",
+        *INSERT_COLUMNS, *INSERT_ROW, *SELECT_COLUMNS
     );
-    let stored = bind_row(sqlx::query_as::<_, DeviceImageRow>(&sql), row, id)?
+    let stored = bind_row(sqlx::query_as::<_, DeviceImage>(&sql), row, id)?
         .fetch_all(&mut *tx)
         .await
         .map_err(|e| conflict_or_internal(e, row.new, id))?;
     stored
         .into_iter()
         .next()
-        .ok_or_else(|| ApiError::internal("the inserted row could not be read back"))?
-        .try_into()
+        .ok_or_else(|| ApiError::internal("the inserted row could not be read back"))
 }
 
 /// A uniqueness violation is the client's 409; anything else is ours.
@@ -187,16 +222,16 @@ pub async fn get(
     tenant_id: &str,
     id: Uuid,
 ) -> Result<Option<DeviceImage>, ApiError> {
-    let sql = format!("SELECT {COLUMNS} FROM device_images WHERE tenant_id = ? AND id = ?");
-    let rows = sqlx::query_as::<_, DeviceImageRow>(&sql)
+    let sql = format!(
+        "SELECT {} FROM device_images WHERE tenant_id = ? AND id = ?",
+        *SELECT_COLUMNS
+    );
+    let rows = sqlx::query_as::<_, DeviceImage>(&sql)
         .bind(tenant_id)
         .bind(id.hyphenated().to_string())
         .fetch_all(&mut *db.read().await?)
         .await?;
-    rows.into_iter()
-        .next()
-        .map(DeviceImage::try_from)
-        .transpose()
+    Ok(rows.into_iter().next())
 }
 
 /// Deletes the image inside the caller's transaction; false when the tenant has no image with this id.
@@ -242,14 +277,15 @@ pub async fn restart_upload(
 pub async fn all_with_due(db: &Database) -> Result<Vec<(DeviceImage, Option<String>)>, ApiError> {
     use sqlx::{FromRow, Row};
     let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS}, upload_due_at FROM device_images ORDER BY seq"
+        "SELECT {}, upload_due_at FROM device_images ORDER BY seq",
+        *SELECT_COLUMNS
     ))
     .fetch_all(&db.reader)
     .await?;
-    let due_at = COLUMNS.split(',').count();
+    let due_at = SELECT_COLUMNS.split(',').count();
     rows.iter()
         .map(|row| {
-            let image = DeviceImage::try_from(DeviceImageRow::from_row(row)?)?;
+            let image = DeviceImage::from_row(row)?;
             let due: Option<String> = row.try_get(due_at)?;
             Ok((image, due))
         })

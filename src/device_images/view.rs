@@ -1,86 +1,15 @@
-//! The wire view of a device image for one API version (docs/api.md, docs/fidelity.md): which properties exist, how enums are
-//! projected, and `$select`. Version differences live here and in [`crate::graph::enums`], nowhere else.
+//! The wire view of a device image for one API version (docs/api.md, docs/fidelity.md): the properties of
+//! [`super::properties::PROPERTIES`] that the version has, in that order, enums projected for the version, and
+//! `$select`.
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use super::model::DeviceImage;
-use crate::graph::enums::{
-    EnumType, IMAGE_ERROR_CODE, IMAGE_OS_STATUS, IMAGE_STATUS, IMAGE_STATUS_DETAILS,
-};
-use crate::graph::{ApiVersion, GraphContext};
-
-/// A property of `cloudPcDeviceImage`, in the order the emulator emits them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Property {
-    Id,
-    DisplayName,
-    ErrorCode,
-    ExpirationDate,
-    LastModifiedDateTime,
-    OperatingSystem,
-    OsBuildNumber,
-    OsStatus,
-    OsVersionNumber,
-    ScopeIds,
-    SizeInGb,
-    SourceImageResourceId,
-    Status,
-    StatusDetails,
-    Version,
-}
-
-impl Property {
-    pub const ALL: [Property; 15] = [
-        Self::Id,
-        Self::DisplayName,
-        Self::ErrorCode,
-        Self::ExpirationDate,
-        Self::LastModifiedDateTime,
-        Self::OperatingSystem,
-        Self::OsBuildNumber,
-        Self::OsStatus,
-        Self::OsVersionNumber,
-        Self::ScopeIds,
-        Self::SizeInGb,
-        Self::SourceImageResourceId,
-        Self::Status,
-        Self::StatusDetails,
-        Self::Version,
-    ];
-
-    /// The JSON name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Id => "id",
-            Self::DisplayName => "displayName",
-            Self::ErrorCode => "errorCode",
-            Self::ExpirationDate => "expirationDate",
-            Self::LastModifiedDateTime => "lastModifiedDateTime",
-            Self::OperatingSystem => "operatingSystem",
-            Self::OsBuildNumber => "osBuildNumber",
-            Self::OsStatus => "osStatus",
-            Self::OsVersionNumber => "osVersionNumber",
-            Self::ScopeIds => "scopeIds",
-            Self::SizeInGb => "sizeInGB",
-            Self::SourceImageResourceId => "sourceImageResourceId",
-            Self::Status => "status",
-            Self::StatusDetails => "statusDetails",
-            Self::Version => "version",
-        }
-    }
-
-    /// v1.0 has neither `scopeIds` nor the deprecated `statusDetails`.
-    pub fn in_version(self, version: ApiVersion) -> bool {
-        version == ApiVersion::Beta || !matches!(self, Self::ScopeIds | Self::StatusDetails)
-    }
-
-    /// Looks a property up by name, case-insensitively (docs/fidelity.md#paging-and-query-options), within a version.
-    pub fn parse(name: &str, version: ApiVersion) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|p| p.name().eq_ignore_ascii_case(name) && p.in_version(version))
-    }
-}
+pub use super::properties::Property;
+use super::properties::PROPERTIES;
+use crate::graph::enums::{GraphEnum, ImageStatusDetails};
+use crate::graph::resource::Described;
+use crate::graph::GraphContext;
 
 /// One image as a client of `ctx.version` sees it.
 pub struct ImageView<'a> {
@@ -93,12 +22,8 @@ pub struct ImageView<'a> {
 }
 
 impl ImageView<'_> {
-    fn project(&self, ty: &EnumType, stored: &str) -> &'static str {
-        ty.project(
-            stored,
-            self.ctx.version,
-            self.ctx.include_unknown_enum_members,
-        )
+    fn project<E: GraphEnum>(&self, member: E) -> &'static str {
+        member.project(self.ctx.version, self.ctx.include_unknown_enum_members)
     }
 
     fn write<M: SerializeMap>(&self, map: &mut M, property: Property) -> Result<(), M::Error> {
@@ -107,29 +32,30 @@ impl ImageView<'_> {
         match property {
             Property::Id => map.serialize_entry(name, &i.id.hyphenated()),
             Property::DisplayName => map.serialize_entry(name, &i.display_name),
-            Property::ErrorCode => map.serialize_entry(
-                name,
-                &i.error_code.map(|c| self.project(&IMAGE_ERROR_CODE, c)),
-            ),
+            Property::ErrorCode => {
+                map.serialize_entry(name, &i.error_code.map(|c| self.project(c)))
+            }
             Property::ExpirationDate => map.serialize_entry(name, &i.expiration_date),
             Property::LastModifiedDateTime => map.serialize_entry(name, &i.last_modified_date_time),
             Property::OperatingSystem => map.serialize_entry(name, &i.operating_system),
             Property::OsBuildNumber => map.serialize_entry(name, &i.os_build_number),
-            Property::OsStatus => map.serialize_entry(
-                name,
-                &i.os_status.map(|s| self.project(&IMAGE_OS_STATUS, s)),
-            ),
+            Property::OsStatus => map.serialize_entry(name, &i.os_status.map(|s| self.project(s))),
             Property::OsVersionNumber => map.serialize_entry(name, &i.os_version_number),
             Property::ScopeIds => map.serialize_entry(name, &i.scope_ids),
             Property::SizeInGb => map.serialize_entry(name, &i.size_in_gb),
             Property::SourceImageResourceId => {
                 map.serialize_entry(name, &i.source_image_resource_id)
             }
-            Property::Status => map.serialize_entry(name, self.project(&IMAGE_STATUS, i.status)),
+            Property::Status => map.serialize_entry(name, self.project(i.status)),
             // The deprecated twin of errorCode: the same member where statusDetails has it, else the sentinel.
             Property::StatusDetails => map.serialize_entry(
                 name,
-                &i.error_code.map(|c| self.project(&IMAGE_STATUS_DETAILS, c)),
+                &i.error_code.map(|c| {
+                    ImageStatusDetails::from_wire(c.wire())
+                        .map_or(crate::graph::enums::UNKNOWN_FUTURE_VALUE, |d| {
+                            self.project(d)
+                        })
+                }),
             ),
             Property::Version => map.serialize_entry(name, &i.version),
         }
@@ -142,12 +68,102 @@ impl Serialize for ImageView<'_> {
         if let Some(context) = self.context {
             map.serialize_entry("@odata.context", context)?;
         }
-        for property in Property::ALL {
+        for property in PROPERTIES.iter().map(|d| d.property) {
             let selected = self.select.is_none_or(|s| s.contains(&property));
             if selected && property.in_version(self.ctx.version) {
                 self.write(&mut map, property)?;
             }
         }
         map.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::enums::{ImageErrorCode, ImageOsStatus, ImageStatus};
+    use crate::graph::ApiVersion;
+
+    fn image() -> DeviceImage {
+        DeviceImage {
+            seq: 1,
+            tenant_id: "t".into(),
+            id: uuid::Uuid::nil(),
+            display_name: "Image".into(),
+            version: "1.0.0".into(),
+            source_image_resource_id: "/subscriptions/x".into(),
+            operating_system: Some("Windows 11".into()),
+            os_build_number: Some("22631".into()),
+            os_version_number: Some("10.0.22631.1".into()),
+            os_status: Some(ImageOsStatus::Supported),
+            size_in_gb: Some(64),
+            expiration_date: Some("2027-01-01".into()),
+            status: ImageStatus::Failed,
+            error_code: Some(ImageErrorCode::SourceImageNotFound),
+            scope_ids: vec!["0".into()],
+            last_modified_date_time: "2026-01-01T00:00:00Z".into(),
+        }
+    }
+
+    /// Every property of the table is emitted, in the table's order, by exactly the versions that have it.
+    #[test]
+    fn every_described_property_is_emitted_in_its_versions() {
+        let image = image();
+        for version in [ApiVersion::V1, ApiVersion::Beta] {
+            let ctx = GraphContext {
+                version,
+                tenant: "t".into(),
+                base: "http://localhost/v1.0".into(),
+                include_unknown_enum_members: true,
+            };
+            let view = ImageView {
+                image: &image,
+                ctx: &ctx,
+                select: None,
+                context: None,
+            };
+            let json = serde_json::to_value(&view).unwrap();
+            let emitted: Vec<&str> = json
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(String::as_str)
+                .collect();
+            let described: Vec<&str> = PROPERTIES
+                .iter()
+                .filter(|d| d.property.in_version(version))
+                .map(|d| d.name)
+                .collect();
+            let mut sorted = described.clone();
+            sorted.sort_unstable();
+            assert_eq!(emitted, sorted, "{version:?}");
+            assert!(
+                json.as_object().unwrap().values().all(|v| !v.is_null()),
+                "{version:?}: {json}"
+            );
+        }
+    }
+
+    #[test]
+    fn select_emits_only_what_it_names() {
+        let image = image();
+        let ctx = GraphContext {
+            version: ApiVersion::V1,
+            tenant: "t".into(),
+            base: String::new(),
+            include_unknown_enum_members: false,
+        };
+        let select = [Property::Status, Property::Id];
+        let view = ImageView {
+            image: &image,
+            ctx: &ctx,
+            select: Some(&select),
+            context: None,
+        };
+        let json = serde_json::to_string(&view).unwrap();
+        assert_eq!(
+            json,
+            r#"{"id":"00000000-0000-0000-0000-000000000000","status":"failed"}"#
+        );
     }
 }

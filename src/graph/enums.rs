@@ -35,73 +35,157 @@ const fn m(wire: &'static str, v1: bool, evolvable: bool) -> Member {
     }
 }
 
-pub static IMAGE_STATUS: EnumType = EnumType {
-    name: "cloudPcDeviceImageStatus",
-    members: &[
-        m("pending", true, false),
-        m("ready", true, false),
-        m("failed", true, false),
-        m("warning", false, true),
-    ],
-};
+/// Declares a Graph enum twice over: a Rust enum, so a misspelt member does not compile, and the [`EnumType`] table
+/// the protocol code reads. Members are listed in Graph's value order, each with its wire spelling, whether v1.0 has
+/// it (beta has every member) and whether it is evolvable (listed after `unknownFutureValue`).
+macro_rules! graph_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident as $table:ident = $graph:literal {
+            $($variant:ident = $wire:literal, v1: $v1:literal, evolvable: $evolvable:literal;)*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($variant,)*
+        }
 
-pub static IMAGE_ERROR_CODE: EnumType = EnumType {
-    name: "cloudPcDeviceImageErrorCode",
-    members: &[
-        m("internalServerError", true, false),
-        m("sourceImageNotFound", true, false),
-        m("osVersionNotSupported", true, false),
-        m("sourceImageInvalid", true, false),
-        m("sourceImageNotGeneralized", true, false),
-        m("vmAlreadyAzureAdjoined", true, true),
-        m("paidSourceImageNotSupport", true, true),
-        m("sourceImageNotSupportCustomizeVMName", true, true),
-        m("sourceImageSizeExceedsLimitation", true, true),
-        m("sourceImageWithDataDiskNotSupported", false, true),
-        m("sourceImageWithDiskEncryptionSetNotSupported", false, true),
-        m(
-            "sourceImageWithAzureDiskEncryptionNotSupported",
-            false,
-            true,
-        ),
-        m("fSLogixInstalledSourceImageNotSupported", false, true),
-        m("startMenuAppLimitExceeded", false, true),
-    ],
-};
+        #[doc = concat!("The members of `", $graph, "` as the protocol code reads them.")]
+        pub static $table: EnumType = EnumType {
+            name: $graph,
+            members: &[$(m($wire, $v1, $evolvable),)*],
+        };
 
-/// Beta only and deprecated; derived from `errorCode` on output.
-pub static IMAGE_STATUS_DETAILS: EnumType = EnumType {
-    name: "cloudPcDeviceImageStatusDetails",
-    members: &[
-        m("internalServerError", false, false),
-        m("sourceImageNotFound", false, false),
-        m("osVersionNotSupported", false, false),
-        m("sourceImageInvalid", false, false),
-        m("sourceImageNotGeneralized", false, false),
-        m("vmAlreadyAzureAdjoined", false, true),
-        m("paidSourceImageNotSupport", false, true),
-        m("sourceImageNotSupportCustomizeVMName", false, true),
-        m("sourceImageSizeExceedsLimitation", false, true),
-    ],
-};
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.wire())
+            }
+        }
 
-pub static IMAGE_OS_STATUS: EnumType = EnumType {
-    name: "cloudPcDeviceImageOsStatus",
-    members: &[
-        m("supported", true, false),
-        m("supportedWithWarning", true, false),
-        m("unknown", true, false),
-    ],
-};
+        impl GraphEnum for $name {
+            const TYPE: &'static EnumType = &$table;
+            const ALL: &'static [Self] = &[$(Self::$variant,)*];
 
-/// Beta only (`cloudPcSourceDeviceImage.category`).
-pub static SOURCE_IMAGE_CATEGORY: EnumType = EnumType {
-    name: "cloudPcSourceImageCategory",
-    members: &[
-        m("managedImage", false, false),
-        m("azureComputeGallery", false, false),
-    ],
-};
+            fn wire(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $wire,)*
+                }
+            }
+        }
+    };
+}
+
+/// A Rust enum declared by `graph_enum!`: its members, their Graph spelling, and the rules of [`EnumType`].
+pub trait GraphEnum: Copy + Eq + std::fmt::Debug + 'static {
+    /// The table of the enum's members.
+    const TYPE: &'static EnumType;
+    /// Every member, in Graph's value order.
+    const ALL: &'static [Self];
+
+    /// The wire spelling.
+    fn wire(self) -> &'static str;
+
+    /// The member with exactly this wire spelling (a stored value).
+    fn from_wire(wire: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|m| m.wire() == wire)
+    }
+
+    /// Parses a member a client sent, by the rules of [`EnumType::parse`].
+    fn parse(input: &str, version: ApiVersion, include_unknown: bool) -> Result<Self, String> {
+        let wire = Self::TYPE.parse(input, version, include_unknown)?;
+        Self::from_wire(wire)
+            .ok_or_else(|| format!("'{wire}' is not a member of {}", Self::TYPE.name))
+    }
+
+    /// What this member looks like to a client of `version` (see [`EnumType::project`]).
+    fn project(self, version: ApiVersion, include_unknown: bool) -> &'static str {
+        Self::TYPE.project(self.wire(), version, include_unknown)
+    }
+}
+
+graph_enum! {
+    /// `cloudPcDeviceImageStatus`.
+    pub enum ImageStatus as IMAGE_STATUS = "cloudPcDeviceImageStatus" {
+        Pending = "pending", v1: true, evolvable: false;
+        Ready = "ready", v1: true, evolvable: false;
+        Failed = "failed", v1: true, evolvable: false;
+        Warning = "warning", v1: false, evolvable: true;
+    }
+}
+
+graph_enum! {
+    /// `cloudPcDeviceImageErrorCode`.
+    pub enum ImageErrorCode as IMAGE_ERROR_CODE = "cloudPcDeviceImageErrorCode" {
+        InternalServerError = "internalServerError", v1: true, evolvable: false;
+        SourceImageNotFound = "sourceImageNotFound", v1: true, evolvable: false;
+        OsVersionNotSupported = "osVersionNotSupported", v1: true, evolvable: false;
+        SourceImageInvalid = "sourceImageInvalid", v1: true, evolvable: false;
+        SourceImageNotGeneralized = "sourceImageNotGeneralized", v1: true, evolvable: false;
+        VmAlreadyAzureAdjoined = "vmAlreadyAzureAdjoined", v1: true, evolvable: true;
+        PaidSourceImageNotSupport = "paidSourceImageNotSupport", v1: true, evolvable: true;
+        SourceImageNotSupportCustomizeVmName = "sourceImageNotSupportCustomizeVMName", v1: true, evolvable: true;
+        SourceImageSizeExceedsLimitation = "sourceImageSizeExceedsLimitation", v1: true, evolvable: true;
+        SourceImageWithDataDiskNotSupported = "sourceImageWithDataDiskNotSupported", v1: false, evolvable: true;
+        SourceImageWithDiskEncryptionSetNotSupported = "sourceImageWithDiskEncryptionSetNotSupported", v1: false, evolvable: true;
+        SourceImageWithAzureDiskEncryptionNotSupported = "sourceImageWithAzureDiskEncryptionNotSupported", v1: false, evolvable: true;
+        FsLogixInstalledSourceImageNotSupported = "fSLogixInstalledSourceImageNotSupported", v1: false, evolvable: true;
+        StartMenuAppLimitExceeded = "startMenuAppLimitExceeded", v1: false, evolvable: true;
+    }
+}
+
+graph_enum! {
+    /// `cloudPcDeviceImageStatusDetails`: beta only and deprecated; derived from `errorCode` on output.
+    pub enum ImageStatusDetails as IMAGE_STATUS_DETAILS = "cloudPcDeviceImageStatusDetails" {
+        InternalServerError = "internalServerError", v1: false, evolvable: false;
+        SourceImageNotFound = "sourceImageNotFound", v1: false, evolvable: false;
+        OsVersionNotSupported = "osVersionNotSupported", v1: false, evolvable: false;
+        SourceImageInvalid = "sourceImageInvalid", v1: false, evolvable: false;
+        SourceImageNotGeneralized = "sourceImageNotGeneralized", v1: false, evolvable: false;
+        VmAlreadyAzureAdjoined = "vmAlreadyAzureAdjoined", v1: false, evolvable: true;
+        PaidSourceImageNotSupport = "paidSourceImageNotSupport", v1: false, evolvable: true;
+        SourceImageNotSupportCustomizeVmName = "sourceImageNotSupportCustomizeVMName", v1: false, evolvable: true;
+        SourceImageSizeExceedsLimitation = "sourceImageSizeExceedsLimitation", v1: false, evolvable: true;
+    }
+}
+
+impl ImageStatusDetails {
+    /// The error code this detail stands for: every detail is also an error code, spelt the same.
+    pub fn error_code(self) -> ImageErrorCode {
+        match self {
+            Self::InternalServerError => ImageErrorCode::InternalServerError,
+            Self::SourceImageNotFound => ImageErrorCode::SourceImageNotFound,
+            Self::OsVersionNotSupported => ImageErrorCode::OsVersionNotSupported,
+            Self::SourceImageInvalid => ImageErrorCode::SourceImageInvalid,
+            Self::SourceImageNotGeneralized => ImageErrorCode::SourceImageNotGeneralized,
+            Self::VmAlreadyAzureAdjoined => ImageErrorCode::VmAlreadyAzureAdjoined,
+            Self::PaidSourceImageNotSupport => ImageErrorCode::PaidSourceImageNotSupport,
+            Self::SourceImageNotSupportCustomizeVmName => {
+                ImageErrorCode::SourceImageNotSupportCustomizeVmName
+            }
+            Self::SourceImageSizeExceedsLimitation => {
+                ImageErrorCode::SourceImageSizeExceedsLimitation
+            }
+        }
+    }
+}
+
+graph_enum! {
+    /// `cloudPcDeviceImageOsStatus`.
+    pub enum ImageOsStatus as IMAGE_OS_STATUS = "cloudPcDeviceImageOsStatus" {
+        Supported = "supported", v1: true, evolvable: false;
+        SupportedWithWarning = "supportedWithWarning", v1: true, evolvable: false;
+        Unknown = "unknown", v1: true, evolvable: false;
+    }
+}
+
+graph_enum! {
+    /// `cloudPcSourceImageCategory`: beta only (`cloudPcSourceDeviceImage.category`).
+    pub enum SourceImageCategory as SOURCE_IMAGE_CATEGORY = "cloudPcSourceImageCategory" {
+        ManagedImage = "managedImage", v1: false, evolvable: false;
+        AzureComputeGallery = "azureComputeGallery", v1: false, evolvable: false;
+    }
+}
 
 impl EnumType {
     /// The member with exactly this wire spelling.
@@ -231,6 +315,34 @@ mod tests {
                 "{stored} {version:?} {prefer}"
             );
         }
+    }
+
+    #[test]
+    fn rust_enums_and_their_tables_agree() {
+        fn check<E: GraphEnum>() {
+            assert_eq!(E::ALL.len(), E::TYPE.members.len(), "{}", E::TYPE.name);
+            for (member, row) in E::ALL.iter().zip(E::TYPE.members) {
+                assert_eq!(member.wire(), row.wire);
+                assert_eq!(E::from_wire(row.wire), Some(*member));
+            }
+        }
+        check::<ImageStatus>();
+        check::<ImageErrorCode>();
+        check::<ImageStatusDetails>();
+        check::<ImageOsStatus>();
+        check::<SourceImageCategory>();
+        for details in ImageStatusDetails::ALL {
+            assert_eq!(details.error_code().wire(), details.wire());
+        }
+        assert_eq!(
+            ImageStatus::parse("READY", V1, false),
+            Ok(ImageStatus::Ready)
+        );
+        assert!(ImageStatus::parse("warning", V1, true).is_err());
+        assert_eq!(
+            ImageErrorCode::StartMenuAppLimitExceeded.project(V1, true),
+            UNKNOWN_FUTURE_VALUE
+        );
     }
 
     #[test]

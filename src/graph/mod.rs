@@ -4,6 +4,7 @@ pub mod body;
 pub mod enums;
 pub mod odata;
 pub mod path;
+pub mod resource;
 pub mod response;
 pub mod values;
 

@@ -2,4 +2,5 @@
 //! uploads end, `getSourceImages` lists it, and `/_emulator/source-images` manages it.
 
 pub mod model;
+pub mod properties;
 pub mod repository;

@@ -4,6 +4,7 @@
 use super::model::{SourceImage, COLUMNS};
 use crate::db::Database;
 use crate::error::ApiError;
+use crate::graph::enums::GraphEnum;
 
 /// Every entry, in creation order.
 pub async fn all(db: &Database) -> Result<Vec<SourceImage>, ApiError> {
@@ -46,13 +47,13 @@ pub async fn upsert(db: &Database, e: &SourceImage) -> Result<SourceImage, ApiEr
         .bind(&e.display_name)
         .bind(&e.subscription_id)
         .bind(&e.subscription_display_name)
-        .bind(&e.category)
-        .bind(&e.outcome)
-        .bind(&e.error_code)
+        .bind(e.category.wire())
+        .bind(e.outcome.wire())
+        .bind(e.error_code.map(GraphEnum::wire))
         .bind(&e.operating_system)
         .bind(&e.os_build_number)
         .bind(&e.os_version_number)
-        .bind(&e.os_status)
+        .bind(e.os_status.map(GraphEnum::wire))
         .bind(e.size_in_gb)
         .bind(&e.expiration_date)
         .fetch_all(&mut *tx)

@@ -634,7 +634,7 @@ async fn the_common_queries_use_an_index() {
         let statement = query
             .page_statement(
                 DEFAULT_TENANT,
-                cloudpc_emulator::device_images::model::COLUMNS,
+                &cloudpc_emulator::device_images::properties::SELECT_COLUMNS,
                 100,
             )
             .unwrap();

@@ -107,3 +107,11 @@ impl Statement {
         Ok(args)
     }
 }
+
+/// An enum column's query kind: stored and shown through the same enum.
+pub const fn enum_kind(ty: &'static EnumType) -> Kind {
+    Kind::Enum {
+        stored: ty,
+        shown: ty,
+    }
+}

@@ -7,6 +7,7 @@ use std::sync::atomic::Ordering;
 use actix_web::{web, HttpResponse};
 
 use crate::error::ApiError;
+use crate::graph::enums::{GraphEnum, ImageStatus};
 use crate::http::AppState;
 
 /// `GET /metrics`.
@@ -19,7 +20,7 @@ pub async fn render(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
         "# HELP cloudpc_device_images Device images, by status (all tenants)."
     );
     let _ = writeln!(out, "# TYPE cloudpc_device_images gauge");
-    for status in ["pending", "ready", "failed", "warning"] {
+    for status in ImageStatus::ALL.iter().map(|s| s.wire()) {
         let n = statuses
             .iter()
             .find(|(s, _)| s == status)

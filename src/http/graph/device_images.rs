@@ -12,6 +12,7 @@ use crate::device_images::view::ImageView;
 use crate::device_images::{lifecycle, repository, COLLECTION_PATH};
 use crate::error::ApiError;
 use crate::graph::body::read_json_object;
+use crate::graph::enums::{GraphEnum, ImageStatus};
 use crate::graph::odata::options::{parse_options, unsupported};
 use crate::graph::{response, GraphContext};
 use crate::http::protocol::TouchedImage;
@@ -33,7 +34,7 @@ pub async fn create(
     // A new pending image starts its upload; `ready` or `failed` in the body are stored as given (a fixture: nothing
     // runs).
     let now = state.clock.now();
-    let due = (new.status == "pending")
+    let due = (new.status == ImageStatus::Pending)
         .then(|| now + chrono::Duration::seconds(state.settings.upload_duration as i64));
     let image = state
         .writes
@@ -156,7 +157,7 @@ pub async fn retry_upload(
             .ok_or_else(|| not_found(&id.to_string()))?;
         return Err(ApiError::BadRequest(format!(
             "The upload of a device image can be retried only when its status is 'failed'; this image is '{}'.",
-            image.status
+            image.status.wire()
         )));
     }
     let mut res = HttpResponse::NoContent();

@@ -9,7 +9,8 @@ use actix_web::{HttpRequest, HttpResponse};
 use serde::Serialize;
 use sqlx::FromRow;
 
-use crate::device_images::model::{DeviceImage, DeviceImageRow, COLUMNS};
+use crate::device_images::model::DeviceImage;
+use crate::device_images::properties::SELECT_COLUMNS;
 use crate::device_images::query::{parse_select, select_suffix, DEVICE_IMAGES};
 use crate::device_images::view::ImageView;
 use crate::device_images::{lifecycle, COLLECTION_PATH};
@@ -53,10 +54,10 @@ pub async fn list(
         &state.db,
         &query,
         &ctx.tenant,
-        COLUMNS,
+        &SELECT_COLUMNS,
         state.settings.page_size,
         &format!("{}/{COLLECTION_PATH}", ctx.base),
-        |row| DeviceImage::try_from(DeviceImageRow::from_row(row)?),
+        |row| Ok(DeviceImage::from_row(row)?),
     )
     .await?;
     let select = select.as_deref();

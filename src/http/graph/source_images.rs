@@ -7,19 +7,22 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use crate::device_images::COLLECTION_PATH;
 use crate::error::ApiError;
-use crate::graph::enums::SOURCE_IMAGE_CATEGORY;
+use crate::graph::enums::GraphEnum;
 use crate::graph::odata::fetch::fetch_page;
 use crate::graph::odata::CollectionQuery;
-use crate::graph::{response, ApiVersion, GraphContext};
+use crate::graph::resource::Described;
+use crate::graph::{response, GraphContext};
 use crate::http::graph::device_images_list::PageBody;
 use crate::http::AppState;
 use crate::source_images::model::{SourceImage, COLUMNS, SOURCE_IMAGES};
+use crate::source_images::properties::{SourceProperty, PROPERTIES};
 
 /// The function's result type, as its context URL names it.
 const CONTEXT: &str = "$metadata#Collection(microsoft.graph.cloudPcSourceDeviceImage)";
 
-/// One source image as a client of `ctx.version` sees it: v1.0 has four properties; beta adds `category` and the
-/// deprecated `id` (which holds the resource id).
+/// One source image as a client of `ctx.version` sees it: the properties of
+/// [`PROPERTIES`](crate::source_images::properties::PROPERTIES) its version has (v1.0 four; beta adds `category`
+/// and the deprecated `id`, which holds the resource id).
 struct SourceImageView<'a> {
     image: &'a SourceImage,
     ctx: &'a GraphContext,
@@ -28,22 +31,24 @@ struct SourceImageView<'a> {
 impl Serialize for SourceImageView<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let i = self.image;
+        let (version, prefer) = (self.ctx.version, self.ctx.include_unknown_enum_members);
         let mut map = serializer.serialize_map(None)?;
-        if self.ctx.version == ApiVersion::Beta {
-            let category = SOURCE_IMAGE_CATEGORY.project(
-                &i.category,
-                ApiVersion::Beta,
-                self.ctx.include_unknown_enum_members,
-            );
-            map.serialize_entry("category", category)?;
+        for def in PROPERTIES.iter().filter(|d| d.property.in_version(version)) {
+            let name = def.name;
+            match def.property {
+                SourceProperty::Category => {
+                    map.serialize_entry(name, i.category.project(version, prefer))?
+                }
+                SourceProperty::DisplayName => map.serialize_entry(name, &i.display_name)?,
+                SourceProperty::Id | SourceProperty::ResourceId => {
+                    map.serialize_entry(name, &i.resource_id)?
+                }
+                SourceProperty::SubscriptionDisplayName => {
+                    map.serialize_entry(name, &i.subscription_display_name)?
+                }
+                SourceProperty::SubscriptionId => map.serialize_entry(name, &i.subscription_id)?,
+            }
         }
-        map.serialize_entry("displayName", &i.display_name)?;
-        if self.ctx.version == ApiVersion::Beta {
-            map.serialize_entry("id", &i.resource_id)?;
-        }
-        map.serialize_entry("resourceId", &i.resource_id)?;
-        map.serialize_entry("subscriptionDisplayName", &i.subscription_display_name)?;
-        map.serialize_entry("subscriptionId", &i.subscription_id)?;
         map.end()
     }
 }

@@ -1,0 +1,94 @@
+//! How a resource describes itself: one table of its properties (JSON name, column, Graph type, nullability, the
+//! versions that have it, how queries see it), from which the resource module derives its row decoding, its insert,
+//! its projection per version and its query schema, and from which Graph's metadata can be written.
+
+use super::enums::EnumType;
+use super::odata::schema::Kind;
+use super::ApiVersion;
+
+/// A property's type in Graph's schema (its CSDL `Type`).
+#[derive(Debug, Clone, Copy)]
+pub enum Edm {
+    String,
+    Int32,
+    /// `YYYY-MM-DD`.
+    Date,
+    /// RFC 3339 UTC with `Z`.
+    DateTimeOffset,
+    /// `Collection(Edm.String)`, stored as a JSON array.
+    StringCollection,
+    Enum(&'static EnumType),
+}
+
+/// Which API versions have a property.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Versions {
+    All,
+    BetaOnly,
+}
+
+/// Where a property's value comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source<P> {
+    /// Its own column.
+    Column(&'static str),
+    /// Computed on output from another property's column (the deprecated `statusDetails` mirrors `errorCode`).
+    DerivedFrom(P),
+}
+
+/// One property of a resource's description: `P` is the resource's own enum of properties.
+#[derive(Debug, Clone, Copy)]
+pub struct PropertyDef<P: 'static> {
+    pub property: P,
+    /// The JSON name, as Graph spells it.
+    pub name: &'static str,
+    pub source: Source<P>,
+    pub edm: Edm,
+    /// The value is never null in what the emulator stores and emits (the column is `NOT NULL`). Graph's own schema
+    /// declares every property but the key nullable.
+    pub always_set: bool,
+    pub versions: Versions,
+    /// The column and kind `$filter` and `$orderby` compare: usually the property's own column, typed from its
+    /// Graph type; `displayName` compares its case-folded key.
+    pub query: (&'static str, Kind),
+}
+
+/// A resource's enum of properties, with its table: the lookups every resource needs, derived from the table.
+pub trait Described: Copy + Eq + 'static {
+    /// Every property, in the enum's order.
+    const TABLE: &'static [PropertyDef<Self>];
+
+    /// The position in the enum (`self as usize`).
+    fn index(self) -> usize;
+
+    /// This property's row.
+    fn def(self) -> &'static PropertyDef<Self> {
+        &Self::TABLE[self.index()]
+    }
+
+    /// The JSON name.
+    fn name(self) -> &'static str {
+        self.def().name
+    }
+
+    /// Whether clients of `version` see the property.
+    fn in_version(self, version: ApiVersion) -> bool {
+        version == ApiVersion::Beta || self.def().versions == Versions::All
+    }
+
+    /// Looks a property up by name, case-insensitively (docs/fidelity.md#paging-and-query-options), within a version.
+    fn parse(name: &str, version: ApiVersion) -> Option<Self> {
+        Self::TABLE
+            .iter()
+            .map(|d| d.property)
+            .find(|p| p.name().eq_ignore_ascii_case(name) && p.in_version(version))
+    }
+
+    /// The properties with a column of their own, in table order, with that column.
+    fn stored() -> impl Iterator<Item = (Self, &'static str)> {
+        Self::TABLE.iter().filter_map(|d| match d.source {
+            Source::Column(column) => Some((d.property, column)),
+            Source::DerivedFrom(_) => None,
+        })
+    }
+}
