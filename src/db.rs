@@ -51,6 +51,9 @@ pub struct Database {
     pub reader: SqlitePool,
     /// Read-only connections for the hot read paths (get and list), taken without a pool (see [`Database::read`]).
     fast: Option<Arc<FastReaders>>,
+    /// Storage failures of writes ([`Database::after_write`]); the writer's `before_acquire` hook remembers the
+    /// count it last saw and replaces its connection when the count moved.
+    failed_writes: Arc<AtomicU64>,
 }
 
 /// A few read-only connections, each behind an async mutex. sqlx's pool costs a task spawn and a semaphore per
@@ -105,18 +108,29 @@ const READERS: u32 = 2;
 const PAGE_SIZE: u64 = 4096;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// How many queries failed for a storage reason (see [`storage_failed`]) since the process started. Process-wide,
-/// since errors are classified where no database is at hand; each writer pool remembers the count it last saw and
-/// replaces its connection when the count moved. A spurious replacement (another database's failure, as when
-/// several emulators share a test process) costs one reopen and nothing else, and no pool can take another's
-/// notice away.
-static STORAGE_FAILURES: AtomicU64 = AtomicU64::new(0);
+/// Why a database error is a storage failure (a read-only or missing file, an I/O error, a full disk), or `None`.
+/// Busy and locked are not: they pass.
+pub fn storage_failure(e: &sqlx::Error) -> Option<&'static str> {
+    let sqlx::Error::Database(db) = e else {
+        return None;
+    };
+    match db.code().and_then(|c| c.parse::<i32>().ok()).unwrap_or(0) & 0xff {
+        8 => Some("the database is read-only"),
+        10 | 14 | 15 => Some("the database cannot be read or written"),
+        13 => Some("the disk is full"),
+        _ => None,
+    }
+}
 
-/// Notes a storage failure (read-only or missing file, I/O error, full disk). A writer connection that saw one may
-/// be unusable after the cause is gone: one that was opened while its WAL file could not be written stays read-only
-/// for good, so the next write gets a fresh connection.
-pub fn storage_failed() {
-    STORAGE_FAILURES.fetch_add(1, Ordering::AcqRel);
+/// An error that tells whether a write failed for a storage reason, after which the writer's connection is replaced.
+pub trait StorageFailure {
+    fn is_storage_failure(&self) -> bool;
+}
+
+impl StorageFailure for sqlx::Error {
+    fn is_storage_failure(&self) -> bool {
+        storage_failure(self).is_some()
+    }
 }
 
 /// Whether the idle writer connection may serve the next write. Not after a storage failure, and not when sqlx
@@ -127,13 +141,14 @@ pub fn storage_failed() {
 /// not when it is given back), once the cause may be gone.
 async fn keep_writer(
     conn: &mut sqlx::SqliteConnection,
+    failed: &AtomicU64,
     seen: &AtomicU64,
 ) -> Result<bool, sqlx::Error> {
     use sqlx::TransactionManager;
     // A ping waits for the worker to run what is queued before it (a dropped transaction's rollback).
     sqlx::Connection::ping(conn).await?;
     let depth = sqlx::sqlite::SqliteTransactionManager::get_transaction_depth(conn);
-    let failures = STORAGE_FAILURES.load(Ordering::Acquire);
+    let failures = failed.load(Ordering::Acquire);
     let suspect = seen.swap(failures, Ordering::AcqRel) != failures;
     if suspect || depth != 0 {
         tracing::warn!(
@@ -192,7 +207,9 @@ impl Database {
             writer_options =
                 writer_options.pragma("max_page_count", (mb * 1024 * 1024 / PAGE_SIZE).to_string());
         }
-        let seen = Arc::new(AtomicU64::new(STORAGE_FAILURES.load(Ordering::Acquire)));
+        let failed = Arc::new(AtomicU64::new(0));
+        let seen = Arc::new(AtomicU64::new(0));
+        let failed_in_hook = failed.clone();
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
@@ -202,8 +219,8 @@ impl Database {
             // connection's thread (a context switch each way on one core) and finds nothing it does not.
             .test_before_acquire(false)
             .before_acquire(move |conn, _| {
-                let seen = seen.clone();
-                Box::pin(async move { keep_writer(conn, &seen).await })
+                let (failed, seen) = (failed_in_hook.clone(), seen.clone());
+                Box::pin(async move { keep_writer(conn, &failed, &seen).await })
             })
             .connect_with(writer_options)
             .await
@@ -238,7 +255,42 @@ impl Database {
                 conns,
                 next: AtomicUsize::new(0),
             })),
+            failed_writes: failed,
         })
+    }
+
+    /// Every write reports its outcome here. After a storage failure (a read-only or missing file, an I/O error, a
+    /// full disk) the writer's connection may be unusable even once the cause is gone (one opened while its WAL file
+    /// could not be written stays read-only for good), so it is replaced before the next write.
+    pub fn after_write<T, E: StorageFailure>(&self, result: Result<T, E>) -> Result<T, E> {
+        if let Err(e) = &result {
+            if e.is_storage_failure() {
+                self.writer_failed();
+            }
+        }
+        result
+    }
+
+    /// The writer's connection is replaced before the next write (see [`Database::after_write`]).
+    pub fn writer_failed(&self) {
+        self.failed_writes.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// A consistent copy of the whole database written into the (empty) file at `path` (`VACUUM INTO`), read on a
+    /// reader so writes go on meanwhile.
+    pub async fn copy_into(&self, path: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("VACUUM INTO ?")
+            .bind(path)
+            .execute(&self.reader)
+            .await
+            .map(|_| ())
+    }
+
+    /// How many migrations the database carries.
+    pub async fn applied_migrations(&self) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar("SELECT count(*) FROM refinery_schema_history")
+            .fetch_one(&self.reader)
+            .await
     }
 
     /// A read-only connection for a hot read: a free one at once, else the next in turn when it is free.
@@ -291,6 +343,7 @@ impl Database {
             reader: pool,
             synchronous: "FULL",
             fast: None,
+            failed_writes: Arc::new(AtomicU64::new(0)),
         })
     }
 

@@ -252,18 +252,10 @@ impl ApiError {
             }
             sqlx::Error::Database(db) => {
                 let code = db.code().and_then(|c| c.parse::<i32>().ok()).unwrap_or(0) & 0xff;
-                let reason = match code {
-                    5 | 6 => return Self::unavailable(e, "the database is locked"),
-                    8 => Some("the database is read-only"),
-                    10 | 14 | 15 => Some("the database cannot be read or written"),
-                    13 => Some("the disk is full"),
-                    _ => None,
-                };
-                if reason.is_some() {
-                    // The writer connection is replaced before its next write (see `db::keep_writer`).
-                    crate::db::storage_failed();
+                if matches!(code, 5 | 6) {
+                    return Self::unavailable(e, "the database is locked");
                 }
-                reason
+                crate::db::storage_failure(e)
             }
             _ => None,
         };
@@ -279,6 +271,14 @@ impl ApiError {
         Self::Unavailable(format!(
             "The service is unavailable: {reason}. Retry later."
         ))
+    }
+}
+
+/// The writer reacts to a 503 of a write as to a storage failure ([`crate::db::Database::after_write`]): a busy or
+/// locked database answers 503 too, and costs at most one reopen of the writer's connection.
+impl crate::db::StorageFailure for ApiError {
+    fn is_storage_failure(&self) -> bool {
+        matches!(self, Self::Unavailable(_))
     }
 }
 

@@ -163,7 +163,7 @@ async fn write(db: &Database, entries: &[Box<JournalEntry>], max: u64) -> Result
     sqlx::query("PRAGMA synchronous = NORMAL")
         .execute(&mut *conn)
         .await?;
-    let result = write_batch(&mut conn, entries, max).await;
+    let result = db.after_write(write_batch(&mut conn, entries, max).await);
     let restore = format!("PRAGMA synchronous = {}", db.synchronous);
     sqlx::query(&restore).execute(&mut *conn).await?;
     result
@@ -246,12 +246,17 @@ pub async fn entries(db: &Database, filter: &EntryFilter) -> Result<Vec<StoredEn
 
 /// Deletes every entry.
 pub async fn clear(db: &Database) -> Result<(), ApiError> {
-    let mut tx = db.writer.begin().await?;
-    sqlx::query("DELETE FROM request_journal")
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(())
+    db.after_write(
+        async {
+            let mut tx = db.writer.begin().await?;
+            sqlx::query("DELETE FROM request_journal")
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(())
+        }
+        .await,
+    )
 }
 
 /// A journal row as `/_emulator/requests` shows it.

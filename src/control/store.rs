@@ -21,98 +21,108 @@ pub async fn insert_fault_rule(
     rule: &FaultRule,
     max_rules: i64,
 ) -> Result<i64, ApiError> {
-    let (status, code, message, retry_after, latency, limit, window) = match &rule.action {
-        Action::Error {
-            status,
-            code,
-            message,
-            retry_after,
-        } => (
-            Some(i64::from(*status)),
-            Some(code.clone()),
-            Some(message.clone()),
-            retry_after.map(|n| n as i64),
-            None,
-            None,
-            None,
-        ),
-        Action::Latency { latency_ms } => {
-            (None, None, None, None, Some(*latency_ms as i64), None, None)
+    db.after_write(
+        async {
+            let (status, code, message, retry_after, latency, limit, window) = match &rule.action {
+                Action::Error {
+                    status,
+                    code,
+                    message,
+                    retry_after,
+                } => (
+                    Some(i64::from(*status)),
+                    Some(code.clone()),
+                    Some(message.clone()),
+                    retry_after.map(|n| n as i64),
+                    None,
+                    None,
+                    None,
+                ),
+                Action::Latency { latency_ms } => {
+                    (None, None, None, None, Some(*latency_ms as i64), None, None)
+                }
+                Action::Throttle {
+                    limit,
+                    window_seconds,
+                } => (
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    Some(i64::from(*limit)),
+                    Some(*window_seconds as i64),
+                ),
+            };
+            let action = match rule.action {
+                Action::Error { .. } => "error",
+                Action::Latency { .. } => "latency",
+                Action::Throttle { .. } => "throttle",
+            };
+            let mut tx = db.writer.begin().await?;
+            // The writer is one connection, so the count and the insert cannot interleave with another add.
+            let stored: Vec<i64> = sqlx::query_scalar("SELECT count(*) FROM fault_rules")
+                .fetch_all(&mut *tx)
+                .await?;
+            if stored.first().copied().unwrap_or(0) >= max_rules {
+                return Err(ApiError::BadRequest(format!(
+                    "At most {max_rules} fault rules may exist at once; delete some first (DELETE /_emulator/faults)."
+                )));
+            }
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO fault_rules (created, method, path_pattern, api_version, action, status, error_code, message, \
+                 retry_after, latency_ms, throttle_limit, throttle_window_s, probability, remaining) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            )
+            .bind(&rule.created)
+            .bind(&rule.method)
+            .bind(&rule.path)
+            .bind(&rule.api_version)
+            .bind(action)
+            .bind(status)
+            .bind(code)
+            .bind(message)
+            .bind(retry_after)
+            .bind(latency)
+            .bind(limit)
+            .bind(window)
+            .bind(rule.probability)
+            .bind(rule.remaining)
+            .fetch_all(&mut *tx)
+            .await?
+            .first()
+            .copied()
+            .ok_or_else(|| ApiError::internal("INSERT … RETURNING returned no row"))?;
+            tx.commit().await?;
+            Ok(id)
         }
-        Action::Throttle {
-            limit,
-            window_seconds,
-        } => (
-            None,
-            None,
-            None,
-            None,
-            None,
-            Some(i64::from(*limit)),
-            Some(*window_seconds as i64),
-        ),
-    };
-    let action = match rule.action {
-        Action::Error { .. } => "error",
-        Action::Latency { .. } => "latency",
-        Action::Throttle { .. } => "throttle",
-    };
-    let mut tx = db.writer.begin().await?;
-    // The writer is one connection, so the count and the insert cannot interleave with another add.
-    let stored: Vec<i64> = sqlx::query_scalar("SELECT count(*) FROM fault_rules")
-        .fetch_all(&mut *tx)
-        .await?;
-    if stored.first().copied().unwrap_or(0) >= max_rules {
-        return Err(ApiError::BadRequest(format!(
-            "At most {max_rules} fault rules may exist at once; delete some first (DELETE /_emulator/faults)."
-        )));
-    }
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO fault_rules (created, method, path_pattern, api_version, action, status, error_code, message, \
-         retry_after, latency_ms, throttle_limit, throttle_window_s, probability, remaining) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        .await,
     )
-    .bind(&rule.created)
-    .bind(&rule.method)
-    .bind(&rule.path)
-    .bind(&rule.api_version)
-    .bind(action)
-    .bind(status)
-    .bind(code)
-    .bind(message)
-    .bind(retry_after)
-    .bind(latency)
-    .bind(limit)
-    .bind(window)
-    .bind(rule.probability)
-    .bind(rule.remaining)
-    .fetch_all(&mut *tx)
-    .await?
-    .first()
-    .copied()
-    .ok_or_else(|| ApiError::internal("INSERT … RETURNING returned no row"))?;
-    tx.commit().await?;
-    Ok(id)
 }
 
 /// Deletes one rule, or every rule without an id; returns how many went.
 pub async fn delete_fault_rules(db: &Database, id: Option<i64>) -> Result<u64, ApiError> {
-    let mut tx = db.writer.begin().await?;
-    let done = match id {
-        Some(id) => {
-            sqlx::query("DELETE FROM fault_rules WHERE id = ?")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?
+    db.after_write(
+        async {
+            let mut tx = db.writer.begin().await?;
+            let done = match id {
+                Some(id) => {
+                    sqlx::query("DELETE FROM fault_rules WHERE id = ?")
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?
+                }
+                None => {
+                    sqlx::query("DELETE FROM fault_rules")
+                        .execute(&mut *tx)
+                        .await?
+                }
+            };
+            tx.commit().await?;
+            Ok(done.rows_affected())
         }
-        None => {
-            sqlx::query("DELETE FROM fault_rules")
-                .execute(&mut *tx)
-                .await?
-        }
-    };
-    tx.commit().await?;
-    Ok(done.rows_affected())
+        .await,
+    )
 }
 
 /// Writes what firings changed: rules whose last firing it was are deleted, the others get their remaining count.
@@ -121,21 +131,26 @@ pub async fn write_fault_counts(
     expired: &[i64],
     counted: &[(i64, i64)],
 ) -> Result<(), sqlx::Error> {
-    let mut tx = db.writer.begin().await?;
-    for id in expired {
-        sqlx::query("DELETE FROM fault_rules WHERE id = ?")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-    }
-    for (id, left) in counted {
-        sqlx::query("UPDATE fault_rules SET remaining = ? WHERE id = ?")
-            .bind(left)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-    }
-    tx.commit().await
+    db.after_write(
+        async {
+            let mut tx = db.writer.begin().await?;
+            for id in expired {
+                sqlx::query("DELETE FROM fault_rules WHERE id = ?")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            for (id, left) in counted {
+                sqlx::query("UPDATE fault_rules SET remaining = ? WHERE id = ?")
+                    .bind(left)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await
+        }
+        .await,
+    )
 }
 
 /// Moves the stored clock offset forward by `by_ms` unless that takes it past `max_ms`; the new offset, or `None`
@@ -145,41 +160,58 @@ pub async fn advance_clock(
     by_ms: i64,
     max_ms: i64,
 ) -> Result<Option<i64>, ApiError> {
-    let mut tx = db.writer.begin().await?;
-    let offsets: Vec<i64> = sqlx::query_scalar(
-        "UPDATE emulator_state SET clock_offset_ms = clock_offset_ms + ?1 \
-         WHERE id = 1 AND clock_offset_ms + ?1 <= ?2 RETURNING clock_offset_ms",
+    db.after_write(
+        async {
+            let mut tx = db.writer.begin().await?;
+            let offsets: Vec<i64> = sqlx::query_scalar(
+                "UPDATE emulator_state SET clock_offset_ms = clock_offset_ms + ?1 \
+                 WHERE id = 1 AND clock_offset_ms + ?1 <= ?2 RETURNING clock_offset_ms",
+            )
+            .bind(by_ms)
+            .bind(max_ms)
+            .fetch_all(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(offsets.first().copied())
+        }
+        .await,
     )
-    .bind(by_ms)
-    .bind(max_ms)
-    .fetch_all(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(offsets.first().copied())
 }
 
 /// Empties every image, journal entry and fault rule and sets the clock back, in one transaction, leaving the
 /// database as a freshly migrated one; with `catalog`, the source catalog returns to its seeded entries too.
 pub async fn reset(db: &Database, catalog: bool) -> Result<(), ApiError> {
-    let mut tx = db.writer.begin().await?;
-    for sql in [
-        "DELETE FROM device_images",
-        "DELETE FROM request_journal",
-        "DELETE FROM fault_rules",
-        "UPDATE emulator_state SET clock_offset_ms = 0",
-        "DELETE FROM sqlite_sequence WHERE name IN ('device_images', 'request_journal', 'fault_rules')",
-    ] {
-        sqlx::query(sql).execute(&mut *tx).await?;
-    }
-    if catalog {
-        for sql in [
-            "DELETE FROM source_images",
-            "DELETE FROM sqlite_sequence WHERE name = 'source_images'",
-            "INSERT INTO source_images SELECT * FROM source_image_seeds",
-        ] {
-            sqlx::query(sql).execute(&mut *tx).await?;
+    db.after_write(
+        async {
+            let mut tx = db.writer.begin().await?;
+            for sql in [
+                "DELETE FROM device_images",
+                "DELETE FROM request_journal",
+                "DELETE FROM fault_rules",
+                "UPDATE emulator_state SET clock_offset_ms = 0",
+                "DELETE FROM sqlite_sequence WHERE name IN ('device_images', 'request_journal', 'fault_rules')",
+            ] {
+                sqlx::query(sql).execute(&mut *tx).await?;
+            }
+            if catalog {
+                for sql in [
+                    "DELETE FROM source_images",
+                    "DELETE FROM sqlite_sequence WHERE name = 'source_images'",
+                    "INSERT INTO source_images SELECT * FROM source_image_seeds",
+                ] {
+                    sqlx::query(sql).execute(&mut *tx).await?;
+                }
+            }
+            tx.commit().await?;
+            Ok(())
         }
-    }
-    tx.commit().await?;
-    Ok(())
+        .await,
+    )
+}
+
+/// The clock offset a previous run stored (`POST /_emulator/clock`).
+pub async fn clock_offset_ms(db: &Database) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT clock_offset_ms FROM emulator_state WHERE id = 1")
+        .fetch_one(&db.reader)
+        .await
 }

@@ -15,6 +15,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
+use super::repository;
 use crate::clock::{format_timestamp, Clock};
 use crate::db::Database;
 use crate::error::ApiError;
@@ -23,35 +24,6 @@ use crate::error::ApiError;
 const BATCH: i64 = 500;
 /// How often the background task looks for due uploads.
 const TICK: Duration = Duration::from_millis(200);
-
-/// The due uploads of one batch, ended as their source says. `lastModifiedDateTime` becomes the due time: the
-/// moment the upload finished, even when the transition is applied later (after a restart).
-const FINISH_FROM_CATALOG: &str = "
-    UPDATE device_images SET
-        status = s.outcome,
-        error_code = s.error_code,
-        operating_system = CASE WHEN s.outcome = 'ready' THEN coalesce(device_images.operating_system, s.operating_system) ELSE device_images.operating_system END,
-        os_build_number = CASE WHEN s.outcome = 'ready' THEN coalesce(device_images.os_build_number, s.os_build_number) ELSE device_images.os_build_number END,
-        os_version_number = CASE WHEN s.outcome = 'ready' THEN coalesce(device_images.os_version_number, s.os_version_number) ELSE device_images.os_version_number END,
-        os_status = CASE WHEN s.outcome = 'ready' THEN coalesce(device_images.os_status, s.os_status) ELSE device_images.os_status END,
-        size_in_gb = CASE WHEN s.outcome = 'ready' THEN coalesce(device_images.size_in_gb, s.size_in_gb) ELSE device_images.size_in_gb END,
-        expiration_date = CASE WHEN s.outcome = 'ready' THEN coalesce(device_images.expiration_date, s.expiration_date) ELSE device_images.expiration_date END,
-        last_modified_date_time = device_images.upload_due_at,
-        upload_due_at = NULL
-    FROM source_images AS s
-    WHERE s.resource_id_key = lower(device_images.source_image_resource_id)
-      AND device_images.seq IN (SELECT seq FROM due)";
-
-/// Due uploads whose source is not in the catalog fail with `sourceImageNotFound`.
-const FINISH_NOT_FOUND: &str = "
-    UPDATE device_images SET
-        status = 'failed',
-        error_code = 'sourceImageNotFound',
-        last_modified_date_time = upload_due_at,
-        upload_due_at = NULL
-    WHERE seq IN (SELECT seq FROM due)
-      AND NOT EXISTS (SELECT 1 FROM source_images AS s
-                      WHERE s.resource_id_key = lower(device_images.source_image_resource_id))";
 
 /// The earliest due time of any pending upload, kept in memory so that a read need not ask the database whether
 /// anything is due. Every due time the emulator writes is noted here after its commit; after transitions the hint is
@@ -74,7 +46,7 @@ impl DueHint {
             applying: tokio::sync::Mutex::new(()),
         };
         hint.earliest_ms
-            .store(earliest_due(db).await?, Ordering::SeqCst);
+            .store(repository::earliest_due_ms(db).await?, Ordering::SeqCst);
         Ok(hint)
     }
 
@@ -93,55 +65,16 @@ impl DueHint {
     async fn refresh(&self, db: &Database) -> Result<(), sqlx::Error> {
         let _guard = self.refresh.lock().await;
         self.earliest_ms
-            .store(earliest_due(db).await?, Ordering::SeqCst);
+            .store(repository::earliest_due_ms(db).await?, Ordering::SeqCst);
         Ok(())
     }
 }
 
-async fn earliest_due(db: &Database) -> Result<i64, sqlx::Error> {
-    let dues: Vec<Option<String>> = sqlx::query_scalar(
-        "SELECT min(upload_due_at) FROM device_images WHERE upload_due_at IS NOT NULL",
-    )
-    .fetch_all(&db.writer)
-    .await?;
-    Ok(dues
-        .into_iter()
-        .flatten()
-        .next()
-        .and_then(|d| DateTime::parse_from_rfc3339(&d).ok())
-        .map_or(i64::MAX, |d| d.timestamp_millis()))
-}
-
 /// Applies every transition due at the emulator's `now` and refreshes the hint; returns how many images changed.
 pub async fn apply_due(db: &Database, hint: &DueHint, now: &str) -> Result<u64, ApiError> {
-    let changed = apply_due_rows(db, now).await?;
+    let changed = repository::finish_due_uploads(db, now, BATCH).await?;
     hint.refresh(db).await?;
     Ok(changed)
-}
-
-async fn apply_due_rows(db: &Database, now: &str) -> Result<u64, ApiError> {
-    let due = "WITH due AS (SELECT seq FROM device_images WHERE upload_due_at <= ? ORDER BY upload_due_at LIMIT ?)";
-    let mut total = 0;
-    loop {
-        let mut tx = db.writer.begin().await?;
-        let found = sqlx::query(&format!("{due}{FINISH_FROM_CATALOG}"))
-            .bind(now)
-            .bind(BATCH)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        let missing = sqlx::query(&format!("{due}{FINISH_NOT_FOUND}"))
-            .bind(now)
-            .bind(BATCH)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        tx.commit().await?;
-        total += found + missing;
-        if found + missing < BATCH as u64 {
-            return Ok(total);
-        }
-    }
 }
 
 /// Brings the database up to the emulator's now before a read; free unless the hint says something is due. Reads
@@ -171,7 +104,7 @@ pub async fn retry(
     settle(db, clock, due).await?;
     let now = clock.now();
     let due_at = now + upload;
-    let retried = super::repository::restart_upload(
+    let retried = repository::restart_upload(
         db,
         tenant_id,
         id,

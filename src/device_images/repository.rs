@@ -257,19 +257,24 @@ pub async fn restart_upload(
     now: &str,
     due_at: &str,
 ) -> Result<bool, ApiError> {
-    let mut tx = db.writer.begin().await?;
-    let done = sqlx::query(
-        "UPDATE device_images SET status = 'pending', error_code = NULL, upload_due_at = ?, \
-         last_modified_date_time = ? WHERE tenant_id = ? AND id = ? AND status = 'failed'",
+    db.after_write(
+        async {
+            let mut tx = db.writer.begin().await?;
+            let done = sqlx::query(
+                "UPDATE device_images SET status = 'pending', error_code = NULL, upload_due_at = ?, \
+                 last_modified_date_time = ? WHERE tenant_id = ? AND id = ? AND status = 'failed'",
+            )
+            .bind(due_at)
+            .bind(now)
+            .bind(tenant_id)
+            .bind(id.hyphenated().to_string())
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(done.rows_affected() == 1)
+        }
+        .await,
     )
-    .bind(due_at)
-    .bind(now)
-    .bind(tenant_id)
-    .bind(id.hyphenated().to_string())
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(done.rows_affected() == 1)
 }
 
 /// Every image of every tenant in creation order, each with when its upload falls due, read in one statement (so the
@@ -315,5 +320,82 @@ pub async fn count_by_status(db: &Database) -> Result<Vec<(String, i64)>, ApiErr
         )
         .fetch_all(&db.reader)
         .await?,
+    )
+}
+
+/// The due uploads of one batch, ended as their source says. `lastModifiedDateTime` becomes the due time: the
+/// moment the upload finished, even when the transition is applied later (after a restart).
+const FINISH_FROM_CATALOG: &str = "
+    UPDATE device_images SET
+        status = s.outcome,
+        error_code = s.error_code,
+        operating_system = CASE WHEN s.outcome = 'ready' THEN coalesce(device_images.operating_system, s.operating_system) ELSE device_images.operating_system END,
+        os_build_number = CASE WHEN s.outcome = 'ready' THEN coalesce(device_images.os_build_number, s.os_build_number) ELSE device_images.os_build_number END,
+        os_version_number = CASE WHEN s.outcome = 'ready' THEN coalesce(device_images.os_version_number, s.os_version_number) ELSE device_images.os_version_number END,
+        os_status = CASE WHEN s.outcome = 'ready' THEN coalesce(device_images.os_status, s.os_status) ELSE device_images.os_status END,
+        size_in_gb = CASE WHEN s.outcome = 'ready' THEN coalesce(device_images.size_in_gb, s.size_in_gb) ELSE device_images.size_in_gb END,
+        expiration_date = CASE WHEN s.outcome = 'ready' THEN coalesce(device_images.expiration_date, s.expiration_date) ELSE device_images.expiration_date END,
+        last_modified_date_time = device_images.upload_due_at,
+        upload_due_at = NULL
+    FROM source_images AS s
+    WHERE s.resource_id_key = lower(device_images.source_image_resource_id)
+      AND device_images.seq IN (SELECT seq FROM due)";
+
+/// Due uploads whose source is not in the catalog fail with `sourceImageNotFound`.
+const FINISH_NOT_FOUND: &str = "
+    UPDATE device_images SET
+        status = 'failed',
+        error_code = 'sourceImageNotFound',
+        last_modified_date_time = upload_due_at,
+        upload_due_at = NULL
+    WHERE seq IN (SELECT seq FROM due)
+      AND NOT EXISTS (SELECT 1 FROM source_images AS s
+                      WHERE s.resource_id_key = lower(device_images.source_image_resource_id))";
+
+/// The earliest due time of any pending upload, in milliseconds since the epoch; `i64::MAX` when none is pending.
+/// Read on the writer, which the transitions and creates that change it go through.
+pub async fn earliest_due_ms(db: &Database) -> Result<i64, sqlx::Error> {
+    let dues: Vec<Option<String>> = sqlx::query_scalar(
+        "SELECT min(upload_due_at) FROM device_images WHERE upload_due_at IS NOT NULL",
+    )
+    .fetch_all(&db.writer)
+    .await?;
+    Ok(dues
+        .into_iter()
+        .flatten()
+        .next()
+        .and_then(|d| chrono::DateTime::parse_from_rfc3339(&d).ok())
+        .map_or(i64::MAX, |d| d.timestamp_millis()))
+}
+
+/// Ends every upload due at `now` as its source in the catalog says, `batch` images a transaction, so a flood of due
+/// uploads never holds the writer for long; returns how many images changed (docs/lifecycle.md).
+pub async fn finish_due_uploads(db: &Database, now: &str, batch: i64) -> Result<u64, ApiError> {
+    db.after_write(
+        async {
+            let due = "WITH due AS (SELECT seq FROM device_images WHERE upload_due_at <= ? ORDER BY upload_due_at LIMIT ?)";
+            let mut total = 0;
+            loop {
+                let mut tx = db.writer.begin().await?;
+                let found = sqlx::query(&format!("{due}{FINISH_FROM_CATALOG}"))
+                    .bind(now)
+                    .bind(batch)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                let missing = sqlx::query(&format!("{due}{FINISH_NOT_FOUND}"))
+                    .bind(now)
+                    .bind(batch)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                tx.commit().await?;
+                total += found + missing;
+                if found + missing < batch.unsigned_abs() {
+                    return Ok(total);
+                }
+            }
+        }
+        .await,
     )
 }

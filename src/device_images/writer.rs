@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::domain::NewDeviceImage;
 use super::model::DeviceImage;
 use super::repository::{self, NewRow};
-use crate::db::Database;
+use crate::db::{Database, StorageFailure};
 use crate::error::ApiError;
 
 /// Most creates one transaction commits.
@@ -157,7 +157,7 @@ async fn commit_batch(db: &Database, jobs: &[Job]) -> Vec<Done> {
             })
             .collect()
     };
-    let mut tx = match db.writer.begin().await {
+    let mut tx = match db.after_write(db.writer.begin().await) {
         Ok(tx) => tx,
         Err(e) => return all_failed(&e),
     };
@@ -207,7 +207,16 @@ async fn commit_batch(db: &Database, jobs: &[Job]) -> Vec<Done> {
         Job::Insert { .. } => Done::Inserted(Err(ApiError::Unavailable(message.to_owned()))),
         Job::Delete { .. } => Done::Deleted(Err(ApiError::Unavailable(message.to_owned()))),
     };
-    match (tx.commit().await, storage) {
+    let committed = tx.commit().await;
+    // The writer reacts to a storage failure here: its connection is replaced before the next batch.
+    if storage.is_some()
+        || committed
+            .as_ref()
+            .is_err_and(StorageFailure::is_storage_failure)
+    {
+        db.writer_failed();
+    }
+    match (committed, storage) {
         (Ok(()), None) => results,
         // Committed: what ran before the failure stands; what came after it never ran.
         (Ok(()), Some(message)) => {

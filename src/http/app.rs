@@ -204,17 +204,11 @@ impl Application {
 /// The clock offset a previous run stored (`POST /_emulator/clock`), cut to [`MAX_OFFSET_MS`] (a database written by
 /// an earlier version may hold more).
 async fn stored_offset(db: &Database) -> Result<i64, StartupError> {
-    let rows: Vec<i64> =
-        sqlx::query_scalar("SELECT clock_offset_ms FROM emulator_state WHERE id = 1")
-            .fetch_all(&db.reader)
-            .await
-            .map_err(|e| {
-                StartupError::Database(DbError(format!("cannot read the emulator's state: {e}")))
-            })?;
-    let offset = rows
-        .into_iter()
-        .next()
-        .ok_or_else(|| StartupError::Database(DbError("emulator_state has no row".into())))?;
+    let offset = crate::control::store::clock_offset_ms(db)
+        .await
+        .map_err(|e| {
+            StartupError::Database(DbError(format!("cannot read the emulator's state: {e}")))
+        })?;
     if !(0..=MAX_OFFSET_MS).contains(&offset) {
         tracing::warn!(
             offset,

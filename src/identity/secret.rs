@@ -81,3 +81,26 @@ fn write_new(file: &Path, secret: &str) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// The secret earlier versions kept in the database file at `database` (opened read-only, for `token print`).
+pub async fn legacy_secret(database: &str) -> Result<String, String> {
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(database)
+        .read_only(true);
+    let pool = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await
+        .map_err(|e| format!("cannot open {database}: {e}"))?;
+    let secrets: Vec<String> =
+        sqlx::query_scalar("SELECT jwt_secret FROM emulator_state WHERE id = 1")
+            .fetch_all(&pool)
+            .await
+            .map_err(|e| format!("{database} has no token secret: {e}"))?;
+    pool.close().await;
+    secrets
+        .into_iter()
+        .next()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| format!("{database} has no token secret"))
+}

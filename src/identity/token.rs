@@ -124,23 +124,5 @@ async fn stored_secret(database: &str) -> Result<String, String> {
     {
         return Ok(secret);
     }
-    let options = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(database)
-        .read_only(true);
-    let pool = sqlx::sqlite::SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect_with(options)
-        .await
-        .map_err(|e| format!("cannot open {database}: {e}"))?;
-    let secrets: Vec<String> =
-        sqlx::query_scalar("SELECT jwt_secret FROM emulator_state WHERE id = 1")
-            .fetch_all(&pool)
-            .await
-            .map_err(|e| format!("{database} has no token secret: {e}"))?;
-    pool.close().await;
-    secrets
-        .into_iter()
-        .next()
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| format!("{database} has no token secret"))
+    super::secret::legacy_secret(database).await
 }

@@ -27,51 +27,61 @@ pub async fn find(db: &Database, id: &str) -> Result<Option<SourceImage>, ApiErr
 
 /// Inserts the entry, or replaces the one with its resource id (keeping its place in the listing order).
 pub async fn upsert(db: &Database, e: &SourceImage) -> Result<SourceImage, ApiError> {
-    let sql = format!(
-        "INSERT INTO source_images (resource_id, resource_id_key, display_name, subscription_id, \
-         subscription_display_name, category, outcome, error_code, operating_system, os_build_number, \
-         os_version_number, os_status, size_in_gb, expiration_date) \
-         VALUES (?, lower(?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-         ON CONFLICT (resource_id_key) DO UPDATE SET resource_id = excluded.resource_id, \
-         display_name = excluded.display_name, subscription_id = excluded.subscription_id, \
-         subscription_display_name = excluded.subscription_display_name, category = excluded.category, \
-         outcome = excluded.outcome, error_code = excluded.error_code, operating_system = excluded.operating_system, \
-         os_build_number = excluded.os_build_number, os_version_number = excluded.os_version_number, \
-         os_status = excluded.os_status, size_in_gb = excluded.size_in_gb, expiration_date = excluded.expiration_date \
-         RETURNING {COLUMNS}"
-    );
-    let mut tx = db.writer.begin().await?;
-    let rows = sqlx::query(&sql)
-        .bind(&e.resource_id)
-        .bind(&e.resource_id)
-        .bind(&e.display_name)
-        .bind(&e.subscription_id)
-        .bind(&e.subscription_display_name)
-        .bind(e.category.wire())
-        .bind(e.outcome.wire())
-        .bind(e.error_code.map(GraphEnum::wire))
-        .bind(&e.operating_system)
-        .bind(&e.os_build_number)
-        .bind(&e.os_version_number)
-        .bind(e.os_status.map(GraphEnum::wire))
-        .bind(e.size_in_gb)
-        .bind(&e.expiration_date)
-        .fetch_all(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    rows.first()
-        .map(SourceImage::from_row)
-        .transpose()?
-        .ok_or_else(|| ApiError::internal("upsert returned no row"))
+    db.after_write(
+        async {
+            let sql = format!(
+                "INSERT INTO source_images (resource_id, resource_id_key, display_name, subscription_id, \
+                 subscription_display_name, category, outcome, error_code, operating_system, os_build_number, \
+                 os_version_number, os_status, size_in_gb, expiration_date) \
+                 VALUES (?, lower(?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                 ON CONFLICT (resource_id_key) DO UPDATE SET resource_id = excluded.resource_id, \
+                 display_name = excluded.display_name, subscription_id = excluded.subscription_id, \
+                 subscription_display_name = excluded.subscription_display_name, category = excluded.category, \
+                 outcome = excluded.outcome, error_code = excluded.error_code, operating_system = excluded.operating_system, \
+                 os_build_number = excluded.os_build_number, os_version_number = excluded.os_version_number, \
+                 os_status = excluded.os_status, size_in_gb = excluded.size_in_gb, expiration_date = excluded.expiration_date \
+                 RETURNING {COLUMNS}"
+            );
+            let mut tx = db.writer.begin().await?;
+            let rows = sqlx::query(&sql)
+                .bind(&e.resource_id)
+                .bind(&e.resource_id)
+                .bind(&e.display_name)
+                .bind(&e.subscription_id)
+                .bind(&e.subscription_display_name)
+                .bind(e.category.wire())
+                .bind(e.outcome.wire())
+                .bind(e.error_code.map(GraphEnum::wire))
+                .bind(&e.operating_system)
+                .bind(&e.os_build_number)
+                .bind(&e.os_version_number)
+                .bind(e.os_status.map(GraphEnum::wire))
+                .bind(e.size_in_gb)
+                .bind(&e.expiration_date)
+                .fetch_all(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            rows.first()
+                .map(SourceImage::from_row)
+                .transpose()?
+                .ok_or_else(|| ApiError::internal("upsert returned no row"))
+        }
+        .await,
+    )
 }
 
 /// Deletes the entry with this resource id; false when there is none.
 pub async fn remove(db: &Database, id: &str) -> Result<bool, ApiError> {
-    let mut tx = db.writer.begin().await?;
-    let done = sqlx::query("DELETE FROM source_images WHERE resource_id_key = lower(?)")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(done.rows_affected() > 0)
+    db.after_write(
+        async {
+            let mut tx = db.writer.begin().await?;
+            let done = sqlx::query("DELETE FROM source_images WHERE resource_id_key = lower(?)")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(done.rows_affected() > 0)
+        }
+        .await,
+    )
 }

@@ -66,11 +66,7 @@ async fn health() -> HttpResponse {
 /// `GET /_emulator/ready`: 200 when the database answers and carries every migration; 503 otherwise.
 async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let expected = crate::db::migration_count() as i64;
-    let applied: Result<Vec<i64>, _> =
-        sqlx::query_scalar("SELECT count(*) FROM refinery_schema_history")
-            .fetch_all(&state.db.reader)
-            .await;
-    match applied.ok().and_then(|v| v.first().copied()) {
+    match state.db.applied_migrations().await.ok() {
         Some(n) if n >= expected => {
             Ok(HttpResponse::Ok().json(json!({ "status": "ready", "migrations": n })))
         }

@@ -135,11 +135,7 @@ pub async fn snapshot(
     }
     state.journal.flush().await;
     let path = target.to_string_lossy().into_owned();
-    if let Err(e) = sqlx::query("VACUUM INTO ?")
-        .bind(&path)
-        .execute(&state.db.reader)
-        .await
-    {
+    if let Err(e) = state.db.copy_into(&path).await {
         let _ = std::fs::remove_file(&target);
         return Err(ApiError::Unavailable(format!(
             "The snapshot could not be written: {}",
