@@ -160,6 +160,63 @@ async fn keep_writer(
     Ok(true)
 }
 
+/// Creates the database's folder and, empty with mode 0600 before SQLite opens it, its file: SQLite gives the WAL
+/// and shared-memory files the database file's mode, so none of the three is readable by other users.
+fn create_private(path: &Path) -> Result<(), DbError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| DbError(format!("cannot create the folder {}: {e}", dir.display())))?;
+    }
+    match crate::files::private_file(path) {
+        Ok(_) => {}
+        // A file of an earlier version, which created it with the default mode: made private now, with its
+        // WAL and shared-memory files.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            for suffix in ["", "-wal", "-shm"] {
+                let file = format!("{}{suffix}", path.display());
+                if let Err(e) = crate::files::make_private(Path::new(&file)) {
+                    tracing::warn!(error = %e, file, "cannot make the database file private");
+                }
+            }
+        }
+        Err(e) => return Err(DbError(format!("cannot create {}: {e}", path.display()))),
+    }
+    Ok(())
+}
+
+/// The writer pool: one connection, replaced before a write when `failed` moved since it last looked.
+async fn open_writer(
+    base: &SqliteConnectOptions,
+    synchronous: Synchronous,
+    max_mb: Option<u64>,
+    failed: Arc<AtomicU64>,
+) -> Result<SqlitePool, sqlx::Error> {
+    let mut writer_options = base.clone().synchronous(match synchronous {
+        Synchronous::Full => SqliteSynchronous::Full,
+        Synchronous::Normal => SqliteSynchronous::Normal,
+    });
+    if let Some(mb) = max_mb {
+        // A quota, as a full disk would impose one: writes past it fail with SQLITE_FULL (a 503).
+        writer_options =
+            writer_options.pragma("max_page_count", (mb * 1024 * 1024 / PAGE_SIZE).to_string());
+    }
+    let seen = Arc::new(AtomicU64::new(0));
+    SqlitePoolOptions::new()
+        .max_connections(1)
+        .min_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        // `keep_writer` checks what matters; sqlx's own ping before every acquire costs a round trip to the
+        // connection's thread (a context switch each way on one core) and finds nothing it does not.
+        .test_before_acquire(false)
+        .before_acquire(move |conn, _| {
+            let (failed, seen) = (failed.clone(), seen.clone());
+            Box::pin(async move { keep_writer(conn, &failed, &seen).await })
+        })
+        .connect_with(writer_options)
+        .await
+}
+
 impl Database {
     /// Opens (creating folder and file) and migrates the database at `location`, or a private in-memory one for
     /// `:memory:`.
@@ -172,57 +229,15 @@ impl Database {
             return Self::open_in_memory().await;
         }
         let path = Path::new(location);
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| DbError(format!("cannot create the folder {}: {e}", dir.display())))?;
-        }
-        // Created empty with mode 0600 before SQLite opens it: SQLite gives the WAL and shared-memory files the
-        // database file's mode, so none of the three is readable by other users.
-        match crate::files::private_file(path) {
-            Ok(_) => {}
-            // A file of an earlier version, which created it with the default mode: made private now, with its
-            // WAL and shared-memory files.
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                for suffix in ["", "-wal", "-shm"] {
-                    let file = format!("{location}{suffix}");
-                    if let Err(e) = crate::files::make_private(Path::new(&file)) {
-                        tracing::warn!(error = %e, file, "cannot make the database file private");
-                    }
-                }
-            }
-            Err(e) => return Err(DbError(format!("cannot create {location}: {e}"))),
-        }
+        create_private(path)?;
         migrate_file(path)?;
         let base = SqliteConnectOptions::new()
             .filename(path)
             .journal_mode(SqliteJournalMode::Wal)
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
-        let mut writer_options = base.clone().synchronous(match synchronous {
-            Synchronous::Full => SqliteSynchronous::Full,
-            Synchronous::Normal => SqliteSynchronous::Normal,
-        });
-        if let Some(mb) = max_mb {
-            // A quota, as a full disk would impose one: writes past it fail with SQLITE_FULL (a 503).
-            writer_options =
-                writer_options.pragma("max_page_count", (mb * 1024 * 1024 / PAGE_SIZE).to_string());
-        }
         let failed = Arc::new(AtomicU64::new(0));
-        let seen = Arc::new(AtomicU64::new(0));
-        let failed_in_hook = failed.clone();
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            // `keep_writer` checks what matters; sqlx's own ping before every acquire costs a round trip to the
-            // connection's thread (a context switch each way on one core) and finds nothing it does not.
-            .test_before_acquire(false)
-            .before_acquire(move |conn, _| {
-                let (failed, seen) = (failed_in_hook.clone(), seen.clone());
-                Box::pin(async move { keep_writer(conn, &failed, &seen).await })
-            })
-            .connect_with(writer_options)
+        let writer = open_writer(&base, synchronous, max_mb, failed.clone())
             .await
             .map_err(|e| DbError(format!("cannot open {location}: {e}")))?;
         let reader = SqlitePoolOptions::new()

@@ -14,6 +14,54 @@ pub async fn fault_rule_rows(db: &Database) -> Result<Vec<SqliteRow>, sqlx::Erro
         .await
 }
 
+/// A rule's action as its columns hold it: the action's name, and the parameters of that action (the others null).
+#[derive(Default)]
+struct ActionColumns<'a> {
+    action: &'static str,
+    status: Option<i64>,
+    code: Option<&'a str>,
+    message: Option<&'a str>,
+    retry_after: Option<i64>,
+    latency_ms: Option<i64>,
+    limit: Option<i64>,
+    window_seconds: Option<i64>,
+}
+
+impl<'a> ActionColumns<'a> {
+    fn of(action: &'a Action) -> Self {
+        let as_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        match action {
+            Action::Error {
+                status,
+                code,
+                message,
+                retry_after,
+            } => Self {
+                action: "error",
+                status: Some(i64::from(*status)),
+                code: Some(code),
+                message: Some(message),
+                retry_after: retry_after.map(as_i64),
+                ..Self::default()
+            },
+            Action::Latency { latency_ms } => Self {
+                action: "latency",
+                latency_ms: Some(as_i64(*latency_ms)),
+                ..Self::default()
+            },
+            Action::Throttle {
+                limit,
+                window_seconds,
+            } => Self {
+                action: "throttle",
+                limit: Some(i64::from(*limit)),
+                window_seconds: Some(as_i64(*window_seconds)),
+                ..Self::default()
+            },
+        }
+    }
+}
+
 /// Stores a rule unless `max_rules` exist already (a 400); returns its id. The writer is one connection, so the
 /// count and the insert cannot interleave with another add.
 pub async fn insert_fault_rule(
@@ -23,42 +71,7 @@ pub async fn insert_fault_rule(
 ) -> Result<i64, ApiError> {
     db.after_write(
         async {
-            let (status, code, message, retry_after, latency, limit, window) = match &rule.action {
-                Action::Error {
-                    status,
-                    code,
-                    message,
-                    retry_after,
-                } => (
-                    Some(i64::from(*status)),
-                    Some(code.clone()),
-                    Some(message.clone()),
-                    retry_after.map(|n| n as i64),
-                    None,
-                    None,
-                    None,
-                ),
-                Action::Latency { latency_ms } => {
-                    (None, None, None, None, Some(*latency_ms as i64), None, None)
-                }
-                Action::Throttle {
-                    limit,
-                    window_seconds,
-                } => (
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    Some(i64::from(*limit)),
-                    Some(*window_seconds as i64),
-                ),
-            };
-            let action = match rule.action {
-                Action::Error { .. } => "error",
-                Action::Latency { .. } => "latency",
-                Action::Throttle { .. } => "throttle",
-            };
+            let c = ActionColumns::of(&rule.action);
             let mut tx = db.writer.begin().await?;
             // The writer is one connection, so the count and the insert cannot interleave with another add.
             let stored: Vec<i64> = sqlx::query_scalar("SELECT count(*) FROM fault_rules")
@@ -78,14 +91,14 @@ pub async fn insert_fault_rule(
             .bind(&rule.method)
             .bind(&rule.path)
             .bind(&rule.api_version)
-            .bind(action)
-            .bind(status)
-            .bind(code)
-            .bind(message)
-            .bind(retry_after)
-            .bind(latency)
-            .bind(limit)
-            .bind(window)
+            .bind(c.action)
+            .bind(c.status)
+            .bind(c.code)
+            .bind(c.message)
+            .bind(c.retry_after)
+            .bind(c.latency_ms)
+            .bind(c.limit)
+            .bind(c.window_seconds)
             .bind(rule.probability)
             .bind(rule.remaining)
             .fetch_all(&mut *tx)

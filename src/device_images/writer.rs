@@ -149,17 +149,9 @@ fn new_row(job: &Job) -> Option<NewRow<'_>> {
 /// Runs every job in one transaction; each job's own result, or everyone's error when the commit fails. `results`
 /// always holds the results of a prefix of `jobs`: what ran.
 async fn commit_batch(db: &Database, jobs: &[Job]) -> Vec<Done> {
-    let all_failed = |e: &sqlx::Error| {
-        jobs.iter()
-            .map(|job| match job {
-                Job::Insert { .. } => Done::Inserted(Err(ApiError::from_db(e))),
-                Job::Delete { .. } => Done::Deleted(Err(ApiError::from_db(e))),
-            })
-            .collect()
-    };
     let mut tx = match db.after_write(db.writer.begin().await) {
         Ok(tx) => tx,
-        Err(e) => return all_failed(&e),
+        Err(e) => return jobs.iter().map(|job| failed(job, &e)).collect(),
     };
     let mut results = Vec::with_capacity(jobs.len());
     let mut rest = jobs;
@@ -197,6 +189,25 @@ async fn commit_batch(db: &Database, jobs: &[Job]) -> Vec<Done> {
             break;
         }
     }
+    let committed = tx.commit().await;
+    answers(db, jobs, results, committed)
+}
+
+/// A job's answer when the database failed it.
+fn failed(job: &Job, e: &sqlx::Error) -> Done {
+    match job {
+        Job::Insert { .. } => Done::Inserted(Err(ApiError::from_db(e))),
+        Job::Delete { .. } => Done::Deleted(Err(ApiError::from_db(e))),
+    }
+}
+
+/// What each write of a batch is answered once the commit returned: `results` holds what ran, in order.
+fn answers(
+    db: &Database,
+    jobs: &[Job],
+    mut results: Vec<Done>,
+    committed: Result<(), sqlx::Error>,
+) -> Vec<Done> {
     // A storage failure (a 503) may have rolled the transaction back: see below how each write is answered.
     let storage = results.iter().find_map(|r| match r {
         Done::Inserted(Err(ApiError::Unavailable(m)))
@@ -207,7 +218,6 @@ async fn commit_batch(db: &Database, jobs: &[Job]) -> Vec<Done> {
         Job::Insert { .. } => Done::Inserted(Err(ApiError::Unavailable(message.to_owned()))),
         Job::Delete { .. } => Done::Deleted(Err(ApiError::Unavailable(message.to_owned()))),
     };
-    let committed = tx.commit().await;
     // The writer reacts to a storage failure here: its connection is replaced before the next batch.
     if storage.is_some()
         || committed
@@ -226,6 +236,6 @@ async fn commit_batch(db: &Database, jobs: &[Job]) -> Vec<Done> {
         }
         // Rolled back (SQLite does that by itself after a full disk or an I/O error): nothing of the batch stands.
         (Err(_), Some(message)) => jobs.iter().map(|job| unavailable(job, &message)).collect(),
-        (Err(e), None) => all_failed(&e),
+        (Err(e), None) => jobs.iter().map(|job| failed(job, &e)).collect(),
     }
 }

@@ -85,54 +85,17 @@ impl Application {
         )
         .await
         .map_err(StartupError::Database)?;
-        let listener = TcpListener::bind(&settings.listen)
-            .map_err(|e| StartupError::Bind(settings.listen.clone(), e))?;
-        let addr = listener.local_addr().map_err(StartupError::Server)?;
-        let admin_token = settings
-            .admin_token
-            .as_deref()
-            .is_some_and(|t| !t.is_empty());
-        if !addr.ip().is_loopback() && !admin_token {
-            return Err(StartupError::Config(format!(
-                "listening on {addr}, beyond loopback, needs --admin-token (EMULATOR_ADMIN_TOKEN): anyone who can \
-                 reach that address could otherwise read, reset and take over the emulator"
-            )));
-        }
+        let (listener, addr) = bind(&settings)?;
         let security = Security::new(&settings, addr.ip()).map_err(StartupError::Config)?;
-        let offset_ms = stored_offset(&db).await?;
-        let clock = Arc::new(Clock::default());
-        clock.set_offset_ms(offset_ms);
-        let secret = crate::identity::secret::load(&settings.database, &db)
-            .await
-            .map_err(|e| StartupError::Database(DbError(e)))?;
-        let identity = Identity::new(&settings, &secret).map_err(StartupError::Config)?;
         let tls = crate::tls::server_config(&settings).map_err(StartupError::Config)?;
         let https = tls.is_some();
-        let seed = settings.fault_seed.unwrap_or_else(random_seed);
-        let faults = Faults::load(&db, seed).await.map_err(|e| {
-            StartupError::Database(DbError(format!("cannot load the fault rules: {e}")))
-        })?;
-        let writes = Arc::new(GroupWriter::spawn(db.clone()));
-        let due = Arc::new(DueHint::load(&db).await.map_err(|e| {
-            StartupError::Database(DbError(format!("cannot read pending uploads: {e}")))
-        })?);
-        let journal = Arc::new(Journal::spawn(
-            db.clone(),
-            settings.journal_max,
-            settings.journal_body_max,
-        ));
-        let state = web::Data::new(AppState {
-            settings,
-            db: db.clone(),
-            clock: clock.clone(),
-            journal: journal.clone(),
-            faults,
-            metrics: Metrics::default(),
-            identity,
-            security,
-            writes: writes.clone(),
-            due: due.clone(),
-        });
+        let state = web::Data::new(shared_state(settings, db.clone(), security).await?);
+        let (clock, journal, writes, due) = (
+            state.clock.clone(),
+            state.journal.clone(),
+            state.writes.clone(),
+            state.due.clone(),
+        );
         let server = HttpServer::new(move || app(state.clone()));
         // Signals are handled by the binary (see `main.rs`), installed before the `listening on` line.
         let server = server
@@ -199,6 +162,65 @@ impl Application {
         self.db.close().await;
         result
     }
+}
+
+/// Binds the listener; a listener beyond loopback needs an admin token.
+fn bind(settings: &Settings) -> Result<(TcpListener, SocketAddr), StartupError> {
+    let listener = TcpListener::bind(&settings.listen)
+        .map_err(|e| StartupError::Bind(settings.listen.clone(), e))?;
+    let addr = listener.local_addr().map_err(StartupError::Server)?;
+    let admin_token = settings
+        .admin_token
+        .as_deref()
+        .is_some_and(|t| !t.is_empty());
+    if !addr.ip().is_loopback() && !admin_token {
+        return Err(StartupError::Config(format!(
+            "listening on {addr}, beyond loopback, needs --admin-token (EMULATOR_ADMIN_TOKEN): anyone who can \
+             reach that address could otherwise read, reset and take over the emulator"
+        )));
+    }
+    Ok((listener, addr))
+}
+
+/// Loads what the handlers share from the database (the clock offset, the signing secret, the fault rules, when the
+/// next upload falls due) and starts the group writer and the journal's writer.
+async fn shared_state(
+    settings: Settings,
+    db: Database,
+    security: Security,
+) -> Result<AppState, StartupError> {
+    let offset_ms = stored_offset(&db).await?;
+    let clock = Arc::new(Clock::default());
+    clock.set_offset_ms(offset_ms);
+    let secret = crate::identity::secret::load(&settings.database, &db)
+        .await
+        .map_err(|e| StartupError::Database(DbError(e)))?;
+    let identity = Identity::new(&settings, &secret).map_err(StartupError::Config)?;
+    let seed = settings.fault_seed.unwrap_or_else(random_seed);
+    let faults = Faults::load(&db, seed).await.map_err(|e| {
+        StartupError::Database(DbError(format!("cannot load the fault rules: {e}")))
+    })?;
+    let writes = Arc::new(GroupWriter::spawn(db.clone()));
+    let due = Arc::new(DueHint::load(&db).await.map_err(|e| {
+        StartupError::Database(DbError(format!("cannot read pending uploads: {e}")))
+    })?);
+    let journal = Arc::new(Journal::spawn(
+        db.clone(),
+        settings.journal_max,
+        settings.journal_body_max,
+    ));
+    Ok(AppState {
+        settings,
+        db,
+        clock,
+        journal,
+        faults,
+        metrics: Metrics::default(),
+        identity,
+        security,
+        writes,
+        due,
+    })
 }
 
 /// The clock offset a previous run stored (`POST /_emulator/clock`), cut to [`MAX_OFFSET_MS`] (a database written by

@@ -115,39 +115,102 @@ pub async fn protocol(
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let journal = state.as_ref().is_some_and(|s| s.journal.enabled());
     let seen = Seen::of(&req, journal);
-    // The Host, Origin and CORS rules come first: a refused request runs nothing and is not journaled.
-    let mut cors = None;
-    let mut admitted = true;
-    let (res, fault_id) = match state.as_ref().map(|s| s.security.admit(&req, seen.graph)) {
-        Some(Admission::Refuse(error)) => {
-            admitted = false;
-            (req.into_response(error.error_response()), None)
+    let served = serve(req, next, state.as_ref(), &seen, &ids).await?;
+    let mut res = finish(served.res, &ids, served.cors);
+    let took = started.elapsed();
+    let status = res.status().as_u16();
+    if let Some(state) = &state {
+        state
+            .metrics
+            .observe(seen.route, &seen.method, status, took);
+        if journal && served.admitted && seen.graph && !seen.dashboard {
+            res = journal_entry(
+                res,
+                state,
+                seen.clone_for_journal(),
+                &ids,
+                crate::clock::format_timestamp(arrived),
+                took,
+                served.fault_id,
+            );
         }
-        Some(Admission::Preflight(answer)) => {
-            admitted = false;
-            (req.into_response(answer), None)
-        }
-        Some(Admission::Serve {
-            authority,
-            cors: allow,
-        }) => {
+    }
+    tracing::info!(
+        request_id = %ids.request_id,
+        method = %seen.method,
+        target = %seen.target,
+        status,
+        micros = took.as_micros() as u64,
+        "request"
+    );
+    Ok(res)
+}
+
+/// What became of a request in the app.
+struct Served {
+    res: ServiceResponse<BoxBody>,
+    /// The fault rule that fired on it.
+    fault_id: Option<i64>,
+    /// The `Access-Control-Allow-Origin` its answer carries.
+    cors: Option<HeaderValue>,
+    /// It passed the Host, Origin and CORS rules (a refused request is not journaled).
+    admitted: bool,
+}
+
+/// The Host, Origin and CORS rules come first: a refused request runs nothing. An admitted Graph request meets the
+/// fault rules, then the app.
+async fn serve(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+    state: Option<&web::Data<AppState>>,
+    seen: &Seen,
+    ids: &RequestIds,
+) -> Result<Served, Error> {
+    let refused = |res| Served {
+        res,
+        fault_id: None,
+        cors: None,
+        admitted: false,
+    };
+    Ok(match state.map(|s| s.security.admit(&req, seen.graph)) {
+        Some(Admission::Refuse(error)) => refused(req.into_response(error.error_response())),
+        Some(Admission::Preflight(answer)) => refused(req.into_response(answer)),
+        Some(Admission::Serve { authority, cors }) => {
             req.extensions_mut().insert(authority);
-            cors = allow;
-            match &state {
-                Some(state) if seen.graph => with_faults(req, next, state, &seen, &ids).await?,
-                _ => (call(req, next, &ids).await?, None),
+            let (res, fault_id) = match state {
+                Some(state) if seen.graph => with_faults(req, next, state, seen, ids).await?,
+                _ => (call(req, next, ids).await?, None),
+            };
+            Served {
+                res,
+                fault_id,
+                cors,
+                admitted: true,
             }
         }
-        None => (call(req, next, &ids).await?, None),
-    };
+        None => Served {
+            res: call(req, next, ids).await?,
+            fault_id: None,
+            cors: None,
+            admitted: true,
+        },
+    })
+}
+
+/// Every error becomes Graph's envelope (but the dashboard's login page, the one error answer meant for a person),
+/// and every answer carries the request's ids and its CORS header.
+fn finish(
+    res: ServiceResponse<BoxBody>,
+    ids: &RequestIds,
+    cors: Option<HeaderValue>,
+) -> ServiceResponse<BoxBody> {
     let failed = res.status().is_client_error() || res.status().is_server_error();
-    // The dashboard's login form is the one error answer meant for a person: a page, not an envelope.
     let page = res
         .response()
         .extensions()
         .contains::<crate::http::control::ui::LoginPage>();
     let mut res = if failed && !page {
-        into_envelope(res, &ids)
+        into_envelope(res, ids)
     } else {
         res
     };
@@ -163,33 +226,7 @@ pub async fn protocol(
     if let Some(allow) = cors {
         add_cors_headers(res.headers_mut(), allow);
     }
-    let took = started.elapsed();
-    let status = res.status().as_u16();
-    if let Some(state) = &state {
-        state
-            .metrics
-            .observe(seen.route, &seen.method, status, took);
-        if journal && admitted && seen.graph && !seen.dashboard {
-            res = journal_entry(
-                res,
-                state,
-                seen.clone_for_journal(),
-                &ids,
-                crate::clock::format_timestamp(arrived),
-                took,
-                fault_id,
-            );
-        }
-    }
-    tracing::info!(
-        request_id = %ids.request_id,
-        method = %seen.method,
-        target = %seen.target,
-        status,
-        micros = took.as_micros() as u64,
-        "request"
-    );
-    Ok(res)
+    res
 }
 
 impl Seen {

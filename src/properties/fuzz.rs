@@ -208,7 +208,8 @@ fn bodies_never_panic_and_every_refusal_says_why() {
 }
 
 /// Rows that exercise every kind of value a filter meets: NULLs in every optional column, each status, names with
-/// quotes and LIKE's wildcards, sizes and dates on both sides of the generator's constants.
+/// quotes and LIKE's wildcards, sizes and dates on both sides of the generator's constants. It is long because it is
+/// a table of rows.
 fn seeded() -> rusqlite::Connection {
     let db = crate::db::migrated_rusqlite_for_tests();
     #[allow(clippy::type_complexity)]

@@ -1,5 +1,7 @@
 //! The `$filter` language of docs/querying.md, parsed into an untyped expression tree. Typing against an entity and
-//! compilation to SQL happen elsewhere ([`crate::device_images::query`]); this module knows only OData's grammar:
+//! compilation to SQL happen elsewhere ([`super::compile`]); this module knows only OData's grammar.
+//! The file is long because the grammar, its lexer and their tests stay together; it is hand-written because no
+//! crate parses OData's `$filter`:
 //!
 //! ```text
 //! expr     := and ( 'or' and )*
@@ -202,6 +204,8 @@ fn describe(tok: &Tok) -> String {
     }
 }
 
+/// Splits a `$filter` into tokens. It is long because it is one pass over the characters, a match arm per token
+/// kind, which reads best whole.
 fn lex(input: &str) -> Result<Vec<Token>, String> {
     let chars: Vec<char> = input.chars().collect();
     let mut tokens = Vec::new();

@@ -7,7 +7,7 @@ use crate::device_images::lifecycle;
 use crate::device_images::repository;
 use crate::device_images::view::ImageView;
 use crate::error::ApiError;
-use crate::graph::body::read_json_object;
+use crate::graph::body::{read_json_object, JsonObject};
 use crate::graph::values::text;
 use crate::graph::{ApiVersion, GraphContext};
 use crate::http::AppState;
@@ -86,26 +86,7 @@ pub async fn snapshot(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = read_json_object(&req, payload).await?;
-    let mut name = None;
-    for (property, value) in &body.0 {
-        match property.as_str() {
-            "name" => name = Some(text(property, value)?),
-            "path" => {
-                return Err(ApiError::BadRequest(
-                    "The property 'path' is no longer accepted: send {\"name\": \"NAME\"}, and the snapshot is \
-                     written as snapshots/NAME.db beside the database."
-                        .into(),
-                ))
-            }
-            other => {
-                return Err(ApiError::BadRequest(format!(
-                    "The property '{other}' does not exist; use name."
-                )))
-            }
-        }
-    }
-    let name = snapshot_name(name.as_deref())?;
+    let name = snapshot_name(read_json_object(&req, payload).await?)?;
     let folder = crate::tls::data_dir(&state.settings.database).join("snapshots");
     crate::files::private_dir(&folder).map_err(|e| {
         tracing::warn!(error = %e, folder = %folder.display(), "cannot create the snapshot folder");
@@ -146,10 +127,29 @@ pub async fn snapshot(
     Ok(HttpResponse::Created().json(json!({ "name": name, "bytes": bytes })))
 }
 
-/// A snapshot's file name: letters, digits, `-`, `_` and `.`, not starting with `.`, at most 100 characters, with
+/// The snapshot name a body asks for, as a file name: letters, digits, `-`, `_` and `.`, not starting with `.`, at most 100 characters, with
 /// `.db` added when missing.
-fn snapshot_name(name: Option<&str>) -> Result<String, ApiError> {
+fn snapshot_name(body: JsonObject) -> Result<String, ApiError> {
+    let mut name = None;
+    for (property, value) in &body.0 {
+        match property.as_str() {
+            "name" => name = Some(text(property, value)?),
+            "path" => {
+                return Err(ApiError::BadRequest(
+                    "The property 'path' is no longer accepted: send {\"name\": \"NAME\"}, and the snapshot is \
+                     written as snapshots/NAME.db beside the database."
+                        .into(),
+                ))
+            }
+            other => {
+                return Err(ApiError::BadRequest(format!(
+                    "The property '{other}' does not exist; use name."
+                )))
+            }
+        }
+    }
     let name = name.ok_or_else(|| ApiError::invalid("name", "the property is required"))?;
+    let name = name.as_str();
     let plain = !name.is_empty()
         && name.len() <= MAX_SNAPSHOT_NAME
         && !name.starts_with('.')

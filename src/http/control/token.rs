@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use crate::device_images::DEFAULT_TENANT;
 use crate::error::ApiError;
-use crate::graph::body::read_json_object;
+use crate::graph::body::{read_json_object, JsonObject};
 use crate::graph::values::text;
 use crate::http::AppState;
 use crate::identity::token::{mint, TokenRequest};
@@ -22,7 +22,25 @@ pub async fn issue(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = read_json_object(&req, payload).await?;
+    let request = token_request(read_json_object(&req, payload).await?)?;
+    let (token, exp) =
+        mint(state.identity.signing_secret(), &request).map_err(ApiError::internal)?;
+    let expires = chrono::DateTime::from_timestamp(exp, 0).map(crate::clock::format_timestamp);
+    // A credential: no cache (browser, proxy) may keep it.
+    Ok(HttpResponse::Created()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(json!({
+            "accessToken": token,
+            "tokenType": "Bearer",
+            "expiresOn": expires,
+            "tenantId": request.tenant,
+            "scopes": request.scopes,
+            "roles": request.roles,
+        })))
+}
+
+/// The token a body asks for, with the defaults filled in.
+fn token_request(body: JsonObject) -> Result<TokenRequest, ApiError> {
     let mut request = TokenRequest {
         tenant: DEFAULT_TENANT.to_owned(),
         scopes: Vec::new(),
@@ -64,20 +82,7 @@ pub async fn issue(
     if request.scopes.is_empty() && request.roles.is_empty() {
         request.scopes.push(READ_WRITE_ALL.to_owned());
     }
-    let (token, exp) =
-        mint(state.identity.signing_secret(), &request).map_err(ApiError::internal)?;
-    let expires = chrono::DateTime::from_timestamp(exp, 0).map(crate::clock::format_timestamp);
-    // A credential: no cache (browser, proxy) may keep it.
-    Ok(HttpResponse::Created()
-        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
-        .json(json!({
-            "accessToken": token,
-            "tokenType": "Bearer",
-            "expiresOn": expires,
-            "tenantId": request.tenant,
-            "scopes": request.scopes,
-            "roles": request.roles,
-        })))
+    Ok(request)
 }
 
 /// A list of names: a JSON array of strings, or one string separated by spaces or commas.

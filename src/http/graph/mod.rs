@@ -21,7 +21,8 @@ use device_images_list as list;
 /// The fixed segments in front of the device image collection.
 const COLLECTION: [&str; 3] = ["deviceManagement", "virtualEndpoint", "deviceImages"];
 
-/// Every request that no control-plane route took.
+/// Every request that no control-plane route took. It is long because it is the route table: one match shows the
+/// whole Graph surface, each arm a method and a path.
 pub async fn dispatch(
     req: HttpRequest,
     payload: web::Payload,

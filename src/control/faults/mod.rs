@@ -8,13 +8,14 @@ use std::time::{Duration, Instant};
 
 use actix_web::http::StatusCode;
 use serde::Serialize;
-use serde_json::Value;
 use sqlx::Row;
 
 use crate::db::Database;
-use crate::error::{ApiError, GraphError};
-use crate::graph::body::JsonObject;
-use crate::graph::values::{string, text};
+use crate::error::ApiError;
+
+mod parse;
+
+pub use parse::parse_rule;
 
 /// Most rules that may exist at once.
 pub const MAX_RULES: i64 = 1000;
@@ -305,132 +306,6 @@ fn rule_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<FaultRule, sqlx::Error
         probability: row.try_get("probability")?,
         remaining: row.try_get("remaining")?,
     })
-}
-
-/// A rule as a client asked for it, checked.
-pub fn parse_rule(body: JsonObject) -> Result<FaultRule, ApiError> {
-    let mut method = None;
-    let mut path = "*".to_owned();
-    let mut api_version = None;
-    let mut action = None;
-    let (mut status, mut code, mut message, mut retry_after) = (None, None, None, None);
-    let (mut latency_ms, mut limit, mut window_seconds) = (None, None, None);
-    let mut probability = 1.0;
-    let mut remaining = None;
-    for (name, value) in &body.0 {
-        let n = name.as_str();
-        match n {
-            "method" => method = Some(http_method(n, value)?),
-            "path" => path = text(n, value)?,
-            "apiVersion" => api_version = Some(one_of(n, value, &["beta", "v1.0"])?),
-            "action" => action = Some(one_of(n, value, &["error", "latency", "throttle"])?),
-            "status" => status = Some(integer(n, value, 400, 599)? as u16),
-            "code" => code = Some(text(n, value)?),
-            "message" => message = Some(text(n, value)?),
-            "retryAfter" => retry_after = Some(integer(n, value, 0, 86_400)? as u64),
-            "latencyMs" => latency_ms = Some(integer(n, value, 1, 60_000)? as u64),
-            "limit" => limit = Some(integer(n, value, 1, 1_000_000)? as u32),
-            "windowSeconds" => window_seconds = Some(integer(n, value, 1, 86_400)? as u64),
-            "probability" => {
-                probability = value
-                    .as_f64()
-                    .filter(|p| (0.0..=1.0).contains(p))
-                    .ok_or_else(|| ApiError::invalid(n, "must be a number from 0 to 1"))?
-            }
-            "count" => remaining = Some(integer(n, value, 1, i64::MAX)?),
-            other => {
-                return Err(ApiError::BadRequest(format!(
-                    "The property '{other}' does not exist on a fault rule."
-                )))
-            }
-        }
-    }
-    let action = match action.as_deref() {
-        Some("error") => {
-            let status = status.ok_or_else(|| {
-                ApiError::invalid("status", "an error rule needs a status from 400 to 599")
-            })?;
-            let http = StatusCode::from_u16(status)
-                .map_err(|_| ApiError::invalid("status", "not an HTTP status"))?;
-            let default = GraphError::for_status(http);
-            let retry_after = retry_after.or(matches!(status, 429 | 503).then_some(1));
-            Action::Error {
-                status,
-                code: code.unwrap_or(default.code),
-                message: message.unwrap_or_else(|| format!("Injected fault: {}", default.message)),
-                retry_after,
-            }
-        }
-        Some("latency") => Action::Latency {
-            latency_ms: latency_ms
-                .ok_or_else(|| ApiError::invalid("latencyMs", "a latency rule needs it"))?,
-        },
-        Some(_) => Action::Throttle {
-            limit: limit.ok_or_else(|| ApiError::invalid("limit", "a throttle rule needs it"))?,
-            window_seconds: window_seconds
-                .ok_or_else(|| ApiError::invalid("windowSeconds", "a throttle rule needs it"))?,
-        },
-        None => {
-            return Err(ApiError::invalid(
-                "action",
-                "the property is required: 'error', 'latency' or 'throttle'",
-            ))
-        }
-    };
-    let misplaced = match action {
-        Action::Error { .. } => [
-            ("latencyMs", latency_ms.is_some()),
-            ("limit", limit.is_some()),
-            ("windowSeconds", window_seconds.is_some()),
-        ],
-        Action::Latency { .. } => [
-            ("status", status.is_some()),
-            ("limit", limit.is_some()),
-            ("retryAfter", retry_after.is_some()),
-        ],
-        Action::Throttle { .. } => [
-            ("status", status.is_some()),
-            ("latencyMs", latency_ms.is_some()),
-            ("retryAfter", retry_after.is_some()),
-        ],
-    };
-    if let Some((name, _)) = misplaced.iter().find(|(_, given)| *given) {
-        return Err(ApiError::invalid(name, "does not belong to this action"));
-    }
-    Ok(FaultRule {
-        id: 0,
-        created: String::new(),
-        method,
-        path,
-        api_version,
-        action,
-        probability,
-        remaining,
-    })
-}
-
-fn integer(name: &str, value: &Value, min: i64, max: i64) -> Result<i64, ApiError> {
-    value
-        .as_i64()
-        .filter(|n| (min..=max).contains(n))
-        .ok_or_else(|| ApiError::invalid(name, format!("must be an integer from {min} to {max}")))
-}
-
-fn one_of(name: &str, value: &Value, allowed: &[&str]) -> Result<String, ApiError> {
-    let s = string(name, value)?;
-    allowed
-        .iter()
-        .find(|a| a.eq_ignore_ascii_case(s))
-        .map(|a| (*a).to_owned())
-        .ok_or_else(|| ApiError::invalid(name, format!("must be one of {}", allowed.join(", "))))
-}
-
-fn http_method(name: &str, value: &Value) -> Result<String, ApiError> {
-    let s = string(name, value)?.to_ascii_uppercase();
-    match s.as_str() {
-        "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS" => Ok(s),
-        _ => Err(ApiError::invalid(name, "must be an HTTP method")),
-    }
 }
 
 #[cfg(test)]
