@@ -1,65 +1,89 @@
 //! The request metrics `GET /metrics` shows (rendered in `http/control/metrics.rs`): requests by route, method and
 //! status, and a latency histogram.
 
-use std::collections::BTreeMap;
-use std::fmt::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
 use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
 
 /// Upper bounds of the latency histogram, in seconds.
 const BUCKETS: [f64; 12] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
 ];
 
-/// Counters kept in memory since the process started.
-#[derive(Default)]
+/// The labels of `cloudpc_requests_total`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct RequestLabels {
+    route: &'static str,
+    method: &'static str,
+    status: u16,
+}
+
+/// The label of `cloudpc_device_images`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct StatusLabel {
+    status: &'static str,
+}
+
+/// The emulator's metrics since the process started, in the Prometheus client's registry. Requests are counted as
+/// they are answered; the gauges read from the database are set just before each rendering.
 pub struct Metrics {
-    requests: Mutex<BTreeMap<(&'static str, &'static str, u16), u64>>,
-    buckets: [AtomicU64; BUCKETS.len()],
-    count: AtomicU64,
-    sum_us: AtomicU64,
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    duration: Histogram,
+    images: Family<StatusLabel, Gauge>,
+    journal_rows: Gauge,
+    journal_dropped: Counter,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let requests = Family::<RequestLabels, Counter>::default();
+        let duration = Histogram::new(BUCKETS);
+        let images = Family::<StatusLabel, Gauge>::default();
+        let (journal_rows, journal_dropped) = (Gauge::default(), Counter::default());
+        let mut registry = Registry::default();
+        registry.register(
+            "cloudpc_requests",
+            "Requests answered, by route, method and status",
+            requests.clone(),
+        );
+        registry.register(
+            "cloudpc_request_duration_seconds",
+            "Time from request to response",
+            duration.clone(),
+        );
+        registry.register(
+            "cloudpc_device_images",
+            "Device images, by status (all tenants)",
+            images.clone(),
+        );
+        registry.register(
+            "cloudpc_journal_rows",
+            "Requests the journal holds",
+            journal_rows.clone(),
+        );
+        registry.register(
+            "cloudpc_journal_dropped",
+            "Journal entries lost to a full queue",
+            journal_dropped.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            duration,
+            images,
+            journal_rows,
+            journal_dropped,
+        }
+    }
 }
 
 impl Metrics {
-    /// Writes the request counters and the latency histogram in Prometheus' text format.
-    pub fn write_requests(&self, out: &mut String) {
-        let m = self;
-        let _ = writeln!(
-            out,
-            "# HELP cloudpc_requests_total Requests answered, by route, method and status."
-        );
-        let _ = writeln!(out, "# TYPE cloudpc_requests_total counter");
-        if let Ok(requests) = m.requests.lock() {
-            for ((route, method, status), n) in requests.iter() {
-                let _ = writeln!(out, "cloudpc_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {n}");
-            }
-        }
-        let _ = writeln!(
-            out,
-            "# HELP cloudpc_request_duration_seconds Time from request to response."
-        );
-        let _ = writeln!(out, "# TYPE cloudpc_request_duration_seconds histogram");
-        for (bound, bucket) in BUCKETS.iter().zip(&m.buckets) {
-            let _ = writeln!(
-                out,
-                "cloudpc_request_duration_seconds_bucket{{le=\"{bound}\"}} {}",
-                bucket.load(Ordering::Relaxed)
-            );
-        }
-        let count = m.count.load(Ordering::Relaxed);
-        let _ = writeln!(
-            out,
-            "cloudpc_request_duration_seconds_bucket{{le=\"+Inf\"}} {count}"
-        );
-        let _ = writeln!(
-            out,
-            "cloudpc_request_duration_seconds_sum {}",
-            m.sum_us.load(Ordering::Relaxed) as f64 / 1e6
-        );
-        let _ = writeln!(out, "cloudpc_request_duration_seconds_count {count}");
-    }
-
     /// Counts one answered request.
     pub fn observe(&self, route: &'static str, method: &str, status: u16, took: Duration) {
         let method = match method {
@@ -72,18 +96,34 @@ impl Metrics {
             "OPTIONS" => "OPTIONS",
             _ => "OTHER",
         };
-        if let Ok(mut requests) = self.requests.lock() {
-            *requests.entry((route, method, status)).or_default() += 1;
+        self.requests
+            .get_or_create(&RequestLabels {
+                route,
+                method,
+                status,
+            })
+            .inc();
+        self.duration.observe(took.as_secs_f64());
+    }
+
+    /// Renders every metric in the text format, after setting what was read from the database: the images of each
+    /// status, the journal's rows, and how many journal entries were dropped so far.
+    pub fn render(
+        &self,
+        images: &[(&'static str, i64)],
+        journal_rows: i64,
+        dropped: u64,
+    ) -> String {
+        for (status, n) in images {
+            self.images.get_or_create(&StatusLabel { status }).set(*n);
         }
-        let seconds = took.as_secs_f64();
-        for (bound, bucket) in BUCKETS.iter().zip(&self.buckets) {
-            if seconds <= *bound {
-                bucket.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        self.count.fetch_add(1, Ordering::Relaxed);
-        self.sum_us
-            .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+        self.journal_rows.set(journal_rows);
+        self.journal_dropped
+            .inc_by(dropped.saturating_sub(self.journal_dropped.get()));
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
     }
 }
 

@@ -611,7 +611,7 @@ async fn advancing_the_clock_completes_a_pending_upload_at_once_and_is_stored() 
 }
 
 #[tokio::test]
-async fn metrics_in_prometheus_text() {
+async fn metrics_in_the_openmetrics_text_format() {
     let app = spawn_app().await;
     app.create_ok("v1.0", &body("Measured", "1.0.0")).await;
     app.get(&app.images("v1.0", "/nope")).await;
@@ -620,8 +620,9 @@ async fn metrics_in_prometheus_text() {
     assert!(res.headers()["content-type"]
         .to_str()
         .unwrap()
-        .starts_with("text/plain"));
+        .starts_with("application/openmetrics-text; version=1.0.0"));
     let text = res.text().await.unwrap();
+    assert!(text.ends_with("# EOF\n"), "{text}");
     for line in [
         "cloudpc_requests_total{route=\"deviceImages\",method=\"POST\",status=\"201\"} 1",
         "cloudpc_requests_total{route=\"deviceImages/{id}\",method=\"GET\",status=\"404\"} 1",
