@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # A/B of two emulator binaries, runs interleaved (A, B, A, B, …) so that the machine's drift hits both alike.
-# Each run: a fresh database filled with 1,000 images (bench/fill.sql), the server on core 0, wrk -t1 -c64 on core 1.
+# Each run: a fresh database filled with 1,000 images (BENCH_IMAGES; bench/fill.sql), the server on core 0, wrk -t1 -c64 on core 1.
 # Prints every run's req/s and the median per binary.
 # Usage: bench/ab.sh BIN_A BIN_B WORKLOAD [ROUNDS] [SECONDS]
 #   WORKLOAD: create | get | list | mixed       (default ROUNDS 3, SECONDS 5)
-#   BENCH_FLAGS="…" passes extra server flags to both.
+#   BENCH_FLAGS="…" passes extra server flags to both; BENCH_IMAGES=N fills N images instead of 1,000.
 # Keep a copy of the "before" binary (cp target/release/cloudpc-emulator /tmp/a) before rebuilding.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,12 +17,12 @@ trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
 one() { # $1 = binary; prints req/s
   local db=$work/ab.db
   bin=$1
-  fill "$db" 1000
+  fill "$db" "${BENCH_IMAGES:-1000}"
   start "$db"
   local target=$url$PATH_IMAGES args=()
   case $workload in
     create) args=(-s bench/lua/create.lua) ;;
-    get) args=(-s bench/lua/get.lua) ;;
+    get) args=(-s bench/lua/get.lua) ;;  # over the first 1,000 images
     list) target="$target?\$top=100" ;;
     mixed) args=(-s bench/lua/mixed.lua) ;;
     *) echo "unknown workload $workload" >&2; exit 2 ;;

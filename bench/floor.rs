@@ -168,7 +168,7 @@ async fn write_loop(mut conn: SqliteConnection, mut jobs: mpsc::Receiver<Job>) {
             );
             let ids: Vec<String> = chunk
                 .iter()
-                .map(|_| uuid::Uuid::new_v4().to_string())
+                .map(|_| uuid::Uuid::now_v7().to_string())
                 .collect();
             let mut query = sqlx::query(&sql);
             for ((new, _), id) in chunk.iter().zip(&ids) {

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# The emulator's benchmark (issue 8). Release build; the server pinned to core 0 and wrk to core 1; 64 connections,
-# 10 s per run, 3 runs per workload; prints the median req/s, p50 and p99 of each workload and counts every non-2xx
-# answer as an error. Then the scale run: the same POST and GET against 1,000,000 images, the peak RSS, and the cold
-# start to the `listening on` line on that database.
+# The emulator's benchmark (issues 8 and 17). Release build; the server pinned to core 0 and wrk to core 1; 64
+# connections, 10 s per run, 3 runs per workload; prints the median req/s, p50 and p99 of each workload and counts
+# every non-2xx answer as an error. Measured in the same run, through the same wrk scripts: the fixed-answer ceiling
+# (bench/fixed.rs), the floor of the design (bench/floor.rs) and the peer, json-server 0.17.4; then the emulator's
+# ratios to the peer and to the floor. Then the scale run: the same POST and GET against 1,000,000 images, the peak
+# RSS, and the cold start to the `listening on` line on that database.
 # Usage: bench/run.sh [--quick]   (--quick: 1 run of 5 s per workload, no scale run)
 #        BENCH_FLAGS="--journal-max 0" bench/run.sh   (extra server flags)
-# Needs wrk and sqlite3 (installed with apt-get when missing).
+# Uses the binaries under CARGO_TARGET_DIR when it is set (else ./target). Needs wrk and sqlite3 (installed with
+# apt-get when missing) and Node.js with npm for the peer (installed from the npm registry into a temp dir).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=3 DURATION=10s SCALE=1
@@ -14,9 +17,13 @@ for tool in wrk sqlite3; do
   command -v "$tool" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$tool" >/dev/null; }
 done
 cargo build --release --quiet --bin cloudpc-emulator --example fixed --example floor
-bin=$PWD/target/release/cloudpc-emulator
-fixed=$PWD/target/release/examples/fixed
-floor=$PWD/target/release/examples/floor
+target=${CARGO_TARGET_DIR:-$PWD/target}
+bin=$target/release/cloudpc-emulator
+fixed=$target/release/examples/fixed
+floor=$target/release/examples/floor
+for b in "$bin" "$fixed" "$floor"; do
+  [ -x "$b" ] || { echo "bench/run.sh: $b was not built (CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-unset})" >&2; exit 1; }
+done
 work=$(mktemp -d)
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
@@ -42,10 +49,12 @@ bench() {
     non2xx=$(echo "$res" | awk '/Non-2xx/ {n=$NF} END {print n+0}')
     errors=$(( errors + non2xx ))
   done
-  printf '| %-34s | %9.0f | %7.2f | %7.2f | %6d |\n' "$name" \
-    "$(printf '%s\n' "${rates[@]}" | median)" "$(printf '%s\n' "${p50s[@]}" | median)" \
-    "$(printf '%s\n' "${p99s[@]}" | median)" "$errors"
+  last_rate=$(printf '%s\n' "${rates[@]}" | median)
+  printf '| %-34s | %9.0f | %7.2f | %7.2f | %6d |\n' "$name" "$last_rate" \
+    "$(printf '%s\n' "${p50s[@]}" | median)" "$(printf '%s\n' "${p99s[@]}" | median)" "$errors"
 }
+declare -A rate
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "-" }'; }
 header() { printf '| %-34s | %9s | %7s | %7s | %6s |\n|---|---|---|---|---|\n' workload 'req/s' 'p50 ms' 'p99 ms' errors; }
 rss() { awk '/VmHWM/ {printf "%.1f MB\n", $2 / 1024}' "/proc/$pid/status"; }
 
@@ -56,22 +65,43 @@ header
 # The ceiling: the same actix-web setup answering a fixed body without any database (bench/fixed.rs).
 serve "$fixed" 127.0.0.1:0
 bench "baseline: fixed 201, no database" "$url$PATH_IMAGES" create.lua
+rate[ceiling_create]=$last_rate
 bench "baseline: fixed 200, no database" "$url$PATH_IMAGES" get.lua 1000
+rate[ceiling_get]=$last_rate
 stop
+# The peer: json-server 0.17.4 on a JSON file of the same 1,000 images, the same scripts; its list is `?_limit=100`.
+peer_install
+peer_start 1000
+bench "peer: json-server, POST create" "$url/deviceImages" create.lua
+rate[peer_create]=$last_rate
+bench "peer: json-server, GET by id" "$url/deviceImages" get.lua 1000
+rate[peer_get]=$last_rate
+bench "peer: json-server, list _limit=100" "$url/deviceImages?_limit=100"
+rate[peer_list]=$last_rate
+bench "peer: json-server, mixed 80/20" "$url/deviceImages" mixed.lua 1000
+rate[peer_mixed]=$last_rate
+peer_stop
 # The floor of the design: the same actix setup plus only the sqlx work of a GET, a page and a group-committed
 # create on the emulator's schema (bench/floor.rs).
 fill "$work/floor.db" 1000
 serve "$floor" "$work/floor.db" 127.0.0.1:0
 bench "floor: sqlx only, POST create" "$url$PATH_IMAGES" create.lua
+rate[floor_create]=$last_rate
 bench "floor: sqlx only, GET by id" "$url$PATH_IMAGES" get.lua 1000
+rate[floor_get]=$last_rate
 bench "floor: sqlx only, list \$top=100" "$url$PATH_IMAGES?\$top=100"
+rate[floor_list]=$last_rate
 stop
 fill "$work/small.db" 1000
 start "$work/small.db"
 bench "POST create (durable)" "$url$PATH_IMAGES" create.lua
+rate[create]=$last_rate
 bench "GET by id (1,000 images)" "$url$PATH_IMAGES" get.lua 1000
+rate[get]=$last_rate
 bench "GET list \$top=100 of 1,000" "$url$PATH_IMAGES?\$top=100"
+rate[list]=$last_rate
 bench "mixed 80% GET / 20% POST" "$url$PATH_IMAGES" mixed.lua 1000
+rate[mixed]=$last_rate
 echo "peak RSS (1,000 images + the writes above): $(rss)" >"$work/rss-small"
 stop
 fill "$work/delete.db" 1000000
@@ -79,6 +109,17 @@ start "$work/delete.db"
 bench "DELETE" "$url$PATH_IMAGES" delete.lua
 stop
 cat "$work/rss-small"
+
+echo
+echo "ratios in this run (emulator / json-server 0.17.4, emulator / floor, emulator / ceiling)"
+printf '| %-26s | %12s | %12s | %14s |\n|---|---|---|---|\n' workload '/ json-server' '/ floor' '/ ceiling'
+for w in create get list mixed; do
+  ceiling=${rate[ceiling_$w]:-0}
+  [ "$w" = list ] && ceiling=0
+  [ "$w" = mixed ] && ceiling=0
+  printf '| %-26s | %12s | %12s | %14s |\n' "$w" "$(ratio "${rate[$w]}" "${rate[peer_$w]}")" \
+    "$(ratio "${rate[$w]}" "${rate[floor_$w]:-0}")" "$(ratio "${rate[$w]}" "$ceiling")"
+done
 
 if [ "$SCALE" = 1 ]; then
   echo

@@ -122,9 +122,11 @@ async fn insert_chunk(
     chunk: &[NewRow<'_>],
     results: &mut Vec<Result<DeviceImage, ApiError>>,
 ) {
+    // New ids are time-ordered GUIDs (UUIDv7, docs/fidelity.md#choices-where-graph-is-silent): each lands at the
+    // right edge of the id index, where the last insert left a page in the cache, instead of on a random leaf.
     let ids: Vec<Uuid> = chunk
         .iter()
-        .map(|row| row.new.id.unwrap_or_else(Uuid::new_v4))
+        .map(|row| row.new.id.unwrap_or_else(Uuid::now_v7))
         .collect();
     let stored = match insert_or_ignore(tx, chunk, &ids).await {
         Ok(stored) => stored,

@@ -21,6 +21,28 @@ const V1_PROPERTIES: [&str; 13] = [
     "version",
 ];
 
+/// New ids are time-ordered GUIDs (UUIDv7, docs/fidelity.md): RFC 4122 variant, version 7, increasing in creation
+/// order; a client's own id is kept.
+#[tokio::test]
+async fn generated_ids_are_time_ordered_guids() {
+    let app = spawn_app().await;
+    let mut ids = Vec::new();
+    for n in 0..20 {
+        let image = app
+            .create_ok("v1.0", &body(&format!("Ordered {n}"), "1.0.0"))
+            .await;
+        let id = uuid::Uuid::try_parse(image["id"].as_str().unwrap()).unwrap();
+        assert_eq!(id.get_version_num(), 7, "{id}");
+        assert_eq!(id.get_variant(), uuid::Variant::RFC4122, "{id}");
+        ids.push(id);
+    }
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    let mut own = body("Own id", "1.0.0");
+    own["id"] = json!("4d2e7a61-0c1f-4b8e-9a3c-2f5d6e7f8a9b");
+    let image = app.create_ok("v1.0", &own).await;
+    assert_eq!(image["id"], "4d2e7a61-0c1f-4b8e-9a3c-2f5d6e7f8a9b");
+}
+
 #[tokio::test]
 async fn create_returns_201_with_every_v1_property_and_stores_exactly_those_values() {
     let app = spawn_app().await;
