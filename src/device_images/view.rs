@@ -2,14 +2,46 @@
 //! [`super::properties::PROPERTIES`] that the version has, in that order, enums projected for the version, and
 //! `$select`.
 
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use super::model::DeviceImage;
 pub use super::properties::Property;
 use super::properties::PROPERTIES;
 use crate::graph::enums::{GraphEnum, ImageStatusDetails};
+use crate::graph::resource::json_object_sql;
 use crate::graph::resource::Described;
-use crate::graph::GraphContext;
+use crate::graph::{ApiVersion, GraphContext};
+
+/// The SQL expression that builds an image's JSON for a client of `version` inside SQLite: the same properties,
+/// order and enum projection as [`ImageView`], derived from the same description. The four projections without
+/// `$select` are built once.
+pub fn json_sql(
+    version: ApiVersion,
+    include_unknown: bool,
+    select: Option<&[Property]>,
+) -> Cow<'static, str> {
+    static WHOLE: LazyLock<[String; 4]> = LazyLock::new(|| {
+        [
+            (ApiVersion::V1, false),
+            (ApiVersion::V1, true),
+            (ApiVersion::Beta, false),
+            (ApiVersion::Beta, true),
+        ]
+        .map(|(v, prefer)| json_object_sql::<Property>(v, prefer, |_| true))
+    });
+    match select {
+        None => {
+            let i = usize::from(version == ApiVersion::Beta) * 2 + usize::from(include_unknown);
+            Cow::Borrowed(WHOLE[i].as_str())
+        }
+        Some(props) => Cow::Owned(json_object_sql::<Property>(version, include_unknown, |p| {
+            props.contains(&p)
+        })),
+    }
+}
 
 /// One image as a client of `ctx.version` sees it.
 pub struct ImageView<'a> {

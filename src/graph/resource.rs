@@ -92,3 +92,46 @@ pub trait Described: Copy + Eq + 'static {
         })
     }
 }
+
+/// SQL that builds a resource's Graph JSON inside SQLite, one `json_object(…)` per row, for clients of `version`
+/// with or without `Prefer: include-unknown-enum-members`: the properties of `table` that the version has and
+/// `selected` keeps, in table order, each enum member the client may not see turned into `unknownFutureValue`, a
+/// collection embedded as JSON. The same projection as a resource's view, derived from the same description, so a
+/// page crosses from SQLite as one value per row instead of one per property (docs/performance.md).
+pub fn json_object_sql<P: Described>(
+    version: ApiVersion,
+    include_unknown: bool,
+    selected: impl Fn(P) -> bool,
+) -> String {
+    let mut args = Vec::new();
+    for def in P::TABLE {
+        if !def.property.in_version(version) || !selected(def.property) {
+            continue;
+        }
+        let column = match def.source {
+            Source::Column(column) => column,
+            Source::DerivedFrom(p) => match p.def().source {
+                Source::Column(column) => column,
+                Source::DerivedFrom(_) => continue,
+            },
+        };
+        let value = match def.edm {
+            Edm::StringCollection => format!("json({column})"),
+            Edm::Enum(ty) => {
+                let visible: Vec<String> = ty
+                    .listed(version, include_unknown)
+                    .iter()
+                    .map(|m| format!("'{m}'"))
+                    .collect();
+                format!(
+                    "CASE WHEN {column} IS NULL THEN NULL WHEN {column} IN ({}) THEN {column} ELSE '{}' END",
+                    visible.join(", "),
+                    super::enums::UNKNOWN_FUTURE_VALUE
+                )
+            }
+            Edm::String | Edm::Int32 | Edm::Date | Edm::DateTimeOffset => column.to_owned(),
+        };
+        args.push(format!("'{}', {value}", def.name));
+    }
+    format!("json_object({})", args.join(", "))
+}

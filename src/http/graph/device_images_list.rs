@@ -7,12 +7,11 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Serialize;
-use sqlx::FromRow;
+use serde_json::value::RawValue;
+use sqlx::Row;
 
-use crate::device_images::model::DeviceImage;
-use crate::device_images::properties::SELECT_COLUMNS;
 use crate::device_images::query::{parse_select, select_suffix, DEVICE_IMAGES};
-use crate::device_images::view::ImageView;
+use crate::device_images::view::json_sql;
 use crate::device_images::{lifecycle, COLLECTION_PATH};
 use crate::error::ApiError;
 use crate::graph::odata::fetch::{count as count_matches, fetch_page};
@@ -50,35 +49,34 @@ pub async fn list(
         select = parse_select(&option.value, ctx.version)?;
     }
     lifecycle::settle(&state.db, &state.clock, &state.due).await?;
+    // Each image's JSON is built inside SQLite from the description (view::json_sql): one value per row.
+    let json = json_sql(
+        ctx.version,
+        ctx.include_unknown_enum_members,
+        select.as_deref(),
+    );
     let page = fetch_page(
         &state.db,
         &query,
         &ctx.tenant,
-        &SELECT_COLUMNS,
+        &format!("{json} AS json"),
         state.settings.page_size,
         &format!("{}/{COLLECTION_PATH}", ctx.base),
-        |row| Ok(DeviceImage::from_row(row)?),
+        |row| {
+            let text: String = row.try_get(0)?;
+            RawValue::from_string(text).map_err(ApiError::internal)
+        },
     )
     .await?;
-    let select = select.as_deref();
     let body = PageBody {
         context: format!(
             "{}/$metadata#{COLLECTION_PATH}{}",
             ctx.base,
-            select_suffix(select)
+            select_suffix(select.as_deref())
         ),
         count: page.count,
         next_link: page.next_link,
-        value: page
-            .items
-            .iter()
-            .map(|image| ImageView {
-                image,
-                ctx,
-                select,
-                context: None,
-            })
-            .collect(),
+        value: page.items,
     };
     response::json(StatusCode::OK, ctx, &body)
 }
