@@ -4,7 +4,8 @@
 # Prints every run's req/s and the median per binary.
 # Usage: bench/ab.sh BIN_A BIN_B WORKLOAD [ROUNDS] [SECONDS]
 #   WORKLOAD: create | get | list | mixed       (default ROUNDS 3, SECONDS 5)
-#   BENCH_FLAGS="…" passes extra server flags to both; BENCH_IMAGES=N fills N images instead of 1,000.
+#   BENCH_FLAGS="…" passes extra server flags to both, BENCH_FLAGS_A / BENCH_FLAGS_B to one side (the same binary
+#   twice with BENCH_FLAGS_B="--journal-max 0" measures the journal); BENCH_IMAGES=N fills N images, not 1,000.
 # Keep a copy of the "before" binary (cp target/release/cloudpc-emulator /tmp/a) before rebuilding.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,9 +36,10 @@ one() { # $1 = binary; prints req/s
 }
 
 ra=() rb=()
+common=${BENCH_FLAGS:-}
 for _ in $(seq "$rounds"); do
-  ra+=("$(one "$a")")
-  rb+=("$(one "$b")")
+  ra+=("$(BENCH_FLAGS="$common ${BENCH_FLAGS_A:-}" one "$a")")
+  rb+=("$(BENCH_FLAGS="$common ${BENCH_FLAGS_B:-}" one "$b")")
 done
 echo "$workload A ($a): ${ra[*]} -> median $(printf '%s\n' "${ra[@]}" | median)"
 echo "$workload B ($b): ${rb[*]} -> median $(printf '%s\n' "${rb[@]}" | median)"

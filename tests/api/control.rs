@@ -673,3 +673,33 @@ async fn the_admin_token_guards_the_control_plane_but_not_health() {
     // Graph routes follow --auth, not the admin token.
     assert_eq!(app.get(&app.images("v1.0", "")).await.status(), 200);
 }
+
+/// The journal keeps what a write sent and got, and an error's answer, but not the body of a successful read: that
+/// is what reading again shows (docs/control-plane.md).
+#[tokio::test]
+async fn the_journal_keeps_write_and_error_bodies_but_not_successful_read_bodies() {
+    let app = spawn_app().await;
+    let created = app.create_ok("v1.0", &body("Read back", "1.0.0")).await;
+    let id = created["id"].as_str().unwrap();
+    assert_eq!(
+        app.get(&app.images("v1.0", &format!("/{id}")))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(app.get(&app.images("v1.0", "?$top=1")).await.status(), 200);
+    assert_eq!(app.get(&app.images("v1.0", "/nope")).await.status(), 404);
+    let entries = journal(&app, "").await;
+    let by_status = |method: &str, path: &str| {
+        entries
+            .iter()
+            .find(|e| e["method"] == method && e["path"].as_str().unwrap().ends_with(path))
+            .unwrap_or_else(|| panic!("no {method} {path} in {entries:?}"))
+    };
+    let create = by_status("POST", "deviceImages");
+    assert!(create["responseBody"].as_str().unwrap().contains(id));
+    assert_eq!(by_status("GET", id)["responseBody"], Value::Null);
+    assert_eq!(by_status("GET", id)["imageId"], id);
+    let missing = by_status("GET", "/nope");
+    assert!(missing["responseBody"].as_str().unwrap().contains("error"));
+}

@@ -458,7 +458,9 @@ async function loadRequests() {
       rows.push(h('tr', { className: 'journal-detail' }, h('td', { colSpan: 6 },
         h('h4', {}, 'Request headers'), h('pre', {}, JSON.stringify(entry.requestHeaders, null, 2)),
         h('h4', {}, 'Request body'), h('pre', {}, pretty(entry.requestBody)),
-        h('h4', {}, 'Response body'), h('pre', {}, pretty(entry.responseBody)),
+        h('h4', {}, 'Response body'), h('pre', {}, entry.responseBody === null && entry.method === 'GET'
+          && entry.status >= 200 && entry.status < 300
+          ? '(not kept for a successful read: read it again)' : pretty(entry.responseBody)),
         h('p', {}, `client-request-id ${entry.clientRequestId}`,
           entry.imageId ? ` · image ${entry.imageId}` : '',
           entry.faultId ? ` · answered by fault rule ${entry.faultId}` : ''))));
