@@ -94,8 +94,8 @@ pub trait Described: Copy + Eq + 'static {
 }
 
 /// SQL that builds a resource's Graph JSON inside SQLite, one `json_object(…)` per row, for clients of `version`
-/// with or without `Prefer: include-unknown-enum-members`: the properties of `table` that the version has and
-/// `selected` keeps, in table order, each enum member the client may not see turned into `unknownFutureValue`, a
+/// with or without `Prefer: include-unknown-enum-members`: the properties of the resource's table that the version
+/// has and `selected` keeps, in table order, each enum member the client may not see turned into `unknownFutureValue`, a
 /// collection embedded as JSON. The same projection as a resource's view, derived from the same description, so a
 /// page crosses from SQLite as one value per row instead of one per property (docs/performance.md).
 pub fn json_object_sql<P: Described>(

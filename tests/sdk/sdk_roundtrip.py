@@ -84,7 +84,11 @@ async def round_trip(version, client, package):
     )
     check(f"{version} create returns the image", created is not None and created.display_name == name)
     check(f"{version} create: status parses as the SDK enum", created.status == status_enum.Pending, created.status)
-    check(f"{version} create: id is a GUID", created.id is not None and uuid.UUID(created.id).version == 4)
+    # A time-ordered GUID (UUIDv7, docs/fidelity.md), which the SDK treats as any other id.
+    check(
+        f"{version} create: id is a GUID",
+        created.id is not None and created.id == str(uuid.UUID(created.id)) and uuid.UUID(created.id).version == 7,
+    )
     if version == "beta":
         check("beta create: scopeIds is a list", created.scope_ids == [], created.scope_ids)
 
