@@ -14,15 +14,6 @@ pub struct DeviceImageSchema;
 /// The one instance.
 pub static DEVICE_IMAGES: DeviceImageSchema = DeviceImageSchema;
 
-fn field(p: Property) -> Field {
-    let (column, kind) = p.def().query;
-    Field {
-        name: p.name(),
-        column,
-        kind,
-    }
-}
-
 impl QuerySchema for DeviceImageSchema {
     fn type_name(&self) -> &'static str {
         ENTITY_TYPE
@@ -37,11 +28,11 @@ impl QuerySchema for DeviceImageSchema {
     }
 
     fn field(&self, name: &str, version: ApiVersion) -> Option<Field> {
-        Property::parse(name, version).map(field)
+        Property::parse(name, version).map(Property::field)
     }
 
     fn tie_breaker(&self) -> Field {
-        field(Property::Id)
+        Property::Id.field()
     }
 }
 

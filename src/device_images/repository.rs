@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::domain::NewDeviceImage;
 use super::model::DeviceImage;
-use super::properties::{Property, SELECT_COLUMNS};
+use super::properties::{Property, SELECTED_FIRST, SELECT_COLUMNS};
 use crate::db::Database;
 use crate::error::ApiError;
 use crate::graph::enums::GraphEnum;
@@ -289,7 +289,8 @@ pub async fn all_with_due(db: &Database) -> Result<Vec<(DeviceImage, Option<Stri
     ))
     .fetch_all(&db.reader)
     .await?;
-    let due_at = SELECT_COLUMNS.split(',').count();
+    // upload_due_at follows the selected columns.
+    let due_at = SELECTED_FIRST.len() + Property::stored().count();
     rows.iter()
         .map(|row| {
             let image = DeviceImage::from_row(row)?;

@@ -3,7 +3,7 @@
 //! its projection per version and its query schema, and from which Graph's metadata can be written.
 
 use super::enums::EnumType;
-use super::odata::schema::Kind;
+use super::odata::schema::{Field, Kind};
 use super::ApiVersion;
 
 /// A property's type in Graph's schema (its CSDL `Type`).
@@ -82,6 +82,16 @@ pub trait Described: Copy + Eq + 'static {
             .iter()
             .map(|d| d.property)
             .find(|p| p.name().eq_ignore_ascii_case(name) && p.in_version(version))
+    }
+
+    /// The property as `$filter` and `$orderby` see it.
+    fn field(self) -> Field {
+        let (column, kind) = self.def().query;
+        Field {
+            name: self.name(),
+            column,
+            kind,
+        }
     }
 
     /// The properties with a column of their own, in table order, with that column.

@@ -236,19 +236,10 @@ impl QuerySchema for SourceImageSchema {
     }
 
     fn field(&self, name: &str, version: ApiVersion) -> Option<Field> {
-        SourceProperty::parse(name, version).map(field)
+        SourceProperty::parse(name, version).map(SourceProperty::field)
     }
 
     fn tie_breaker(&self) -> Field {
-        field(SourceProperty::ResourceId)
-    }
-}
-
-fn field(p: SourceProperty) -> Field {
-    let def = p.def();
-    Field {
-        name: def.name,
-        column: def.query.0,
-        kind: def.query.1,
+        SourceProperty::ResourceId.field()
     }
 }

@@ -248,7 +248,7 @@ fn shorten(s: &str) -> String {
 /// One item of a plan: its path (or why it has none), and the run positions of what it depends on.
 pub type PlannedItem = (Result<String, String>, Vec<usize>);
 
-/// What a `$batch` body plans to run (for the fuzzers, `graph::odata::properties::check_batch`): the items in run
+/// What a `$batch` body plans to run (for the fuzzers, `crate::properties::check_batch`): the items in run
 /// order, each with its URL's path (or why it has none) and the run positions of the items it depends on.
 #[doc(hidden)]
 pub fn plan(bytes: &[u8]) -> Result<Vec<PlannedItem>, ApiError> {
