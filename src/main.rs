@@ -6,6 +6,9 @@ use clap::Parser;
 use cloudpc_emulator::config::{Cli, Command};
 use cloudpc_emulator::{healthcheck, http::Application, telemetry};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
