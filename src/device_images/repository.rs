@@ -236,6 +236,23 @@ pub async fn get(
     Ok(rows.into_iter().next())
 }
 
+/// The image with this id in the tenant as the JSON text `json` (a [`json_sql`](super::view::json_sql) expression)
+/// builds inside SQLite: one value crosses the driver instead of a column each.
+pub async fn get_json(
+    db: &Database,
+    tenant_id: &str,
+    id: Uuid,
+    json: &str,
+) -> Result<Option<String>, ApiError> {
+    let sql = format!("SELECT {json} FROM device_images WHERE tenant_id = ? AND id = ?");
+    let rows: Vec<String> = sqlx::query_scalar(&sql)
+        .bind(tenant_id)
+        .bind(id.hyphenated().to_string())
+        .fetch_all(&mut *db.read().await?)
+        .await?;
+    Ok(rows.into_iter().next())
+}
+
 /// Deletes the image inside the caller's transaction; false when the tenant has no image with this id.
 pub async fn delete_in(
     tx: &mut sqlx::SqliteConnection,

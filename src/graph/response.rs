@@ -18,6 +18,11 @@ pub fn json(
     body: &impl Serialize,
 ) -> Result<HttpResponse, ApiError> {
     let bytes = serde_json::to_vec(body).map_err(ApiError::internal)?;
+    Ok(json_bytes(status, ctx, bytes))
+}
+
+/// [`json`] for a body that is JSON already.
+pub fn json_bytes(status: StatusCode, ctx: &GraphContext, bytes: Vec<u8>) -> HttpResponse {
     let mut builder = HttpResponse::build(status);
     builder
         .insert_header((header::CONTENT_TYPE, ODATA_JSON))
@@ -25,5 +30,20 @@ pub fn json(
     if ctx.include_unknown_enum_members {
         builder.insert_header(("Preference-Applied", "include-unknown-enum-members"));
     }
-    Ok(builder.body(bytes))
+    builder.body(bytes)
+}
+
+/// An entity's JSON object (as SQLite built it) with `@odata.context` as its first member, as Graph orders them.
+pub fn entity_with_context(context: &str, object: &str) -> Result<Vec<u8>, ApiError> {
+    let rest = object
+        .strip_prefix('{')
+        .ok_or_else(|| ApiError::internal("an entity's JSON is not an object"))?;
+    let mut out = Vec::with_capacity(object.len() + context.len() + 24);
+    out.extend_from_slice(b"{\"@odata.context\":");
+    serde_json::to_writer(&mut out, context).map_err(ApiError::internal)?;
+    if rest != "}" {
+        out.push(b',');
+    }
+    out.extend_from_slice(rest.as_bytes());
+    Ok(out)
 }
