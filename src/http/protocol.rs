@@ -119,22 +119,6 @@ pub async fn protocol(
     let mut res = finish(served.res, &ids, served.cors);
     let took = started.elapsed();
     let status = res.status().as_u16();
-    if let Some(state) = &state {
-        state
-            .metrics
-            .observe(seen.route, &seen.method, status, took);
-        if journal && served.admitted && seen.graph && !seen.dashboard {
-            res = journal_entry(
-                res,
-                state,
-                seen.clone_for_journal(),
-                &ids,
-                crate::clock::format_timestamp(arrived),
-                took,
-                served.fault_id,
-            );
-        }
-    }
     tracing::info!(
         request_id = %ids.request_id,
         method = %seen.method,
@@ -143,6 +127,22 @@ pub async fn protocol(
         micros = took.as_micros() as u64,
         "request"
     );
+    if let Some(state) = &state {
+        state
+            .metrics
+            .observe(seen.route, &seen.method, status, took);
+        if journal && served.admitted && seen.graph && !seen.dashboard {
+            res = journal_entry(
+                res,
+                state,
+                seen.into_journal(),
+                &ids,
+                crate::clock::format_timestamp(arrived),
+                took,
+                served.fault_id,
+            );
+        }
+    }
     Ok(res)
 }
 
@@ -230,13 +230,14 @@ fn finish(
 }
 
 impl Seen {
-    fn clone_for_journal(&self) -> (String, String, String, Option<&'static str>, String) {
+    /// What the journal keeps of the request, moved out (the log line is written first).
+    fn into_journal(self) -> (String, String, String, Option<&'static str>, String) {
         (
-            self.method.clone(),
-            self.path.clone(),
-            self.query.clone(),
+            self.method,
+            self.path,
+            self.query,
             self.version,
-            self.headers.clone(),
+            self.headers,
         )
     }
 }

@@ -6,13 +6,16 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use sqlx::Row;
 use tokio::sync::{mpsc, oneshot, Mutex};
 use tokio::task::JoinHandle;
 
 use crate::db::Database;
 use crate::error::ApiError;
+
+mod text;
+pub use text::{body_text, request_body_text, selected_headers};
 
 /// Entries waiting for the writer before new ones are dropped.
 const CAPACITY: usize = 8192;
@@ -303,136 +306,9 @@ impl StoredEntry {
     }
 }
 
-/// The request headers the journal keeps; `Authorization` only as a marker that one was sent.
-const KEPT_HEADERS: [&str; 9] = [
-    "accept",
-    "content-type",
-    "content-length",
-    "user-agent",
-    "prefer",
-    "client-request-id",
-    "retry-attempt",
-    "consistencylevel",
-    "if-match",
-];
-
-/// The selected headers of a request as a JSON object.
-pub fn selected_headers(headers: &actix_web::http::header::HeaderMap) -> String {
-    let mut kept = serde_json::Map::new();
-    for name in KEPT_HEADERS {
-        if let Some(v) = headers.get(name).and_then(|v| v.to_str().ok()) {
-            kept.insert(name.to_owned(), json!(v));
-        }
-    }
-    if headers.contains_key("authorization") {
-        kept.insert("authorization".into(), json!("[redacted]"));
-    }
-    Value::Object(kept).to_string()
-}
-
-/// A body as journal text, cut at `max` bytes on a character boundary (ending in `…` when cut). Only the kept bytes
-/// are converted: a page of images is not copied whole to keep its first 16 KiB.
-pub fn body_text(bytes: &[u8], max: usize) -> Option<String> {
-    if bytes.is_empty() {
-        return None;
-    }
-    let kept = &bytes[..bytes.len().min(max)];
-    let mut text = match std::str::from_utf8(kept) {
-        Ok(text) => text.to_owned(),
-        // The cut fell inside a character: keep the whole characters before it.
-        Err(e) if e.error_len().is_none() => {
-            String::from_utf8_lossy(&kept[..e.valid_up_to()]).into_owned()
-        }
-        Err(_) => String::from_utf8_lossy(kept).into_owned(),
-    };
-    if bytes.len() > max {
-        text.push('…');
-    }
-    Some(text)
-}
-
-/// A request body as journal text ([`body_text`]) with every `"Authorization"` member's value (a `$batch` item's
-/// header, in any case) replaced by `[redacted]`. Redacted after the cut: a value the cut left unclosed is redacted to
-/// the end.
-pub fn request_body_text(bytes: &[u8], max: usize) -> Option<String> {
-    body_text(bytes, max).map(|text| redact_authorization(&text))
-}
-
-/// Replaces the value of every JSON member named `authorization` (compared case-insensitively) with `[redacted]`:
-/// a string up to its closing quote, an array up to its `]`, to the end of the text when unclosed. Works on text that
-/// is not valid JSON too, since failed requests are journaled as sent.
-fn redact_authorization(text: &str) -> String {
-    const NAME: &[u8] = b"\"authorization\"";
-    let bytes = text.as_bytes();
-    let mut out = String::with_capacity(text.len());
-    let mut copied = 0;
-    let mut i = 0;
-    while i + NAME.len() <= bytes.len() {
-        if !bytes[i..i + NAME.len()].eq_ignore_ascii_case(NAME) {
-            i += 1;
-            continue;
-        }
-        let mut j = i + NAME.len();
-        while j < bytes.len() && bytes[j].is_ascii_whitespace() {
-            j += 1;
-        }
-        if bytes.get(j) != Some(&b':') {
-            i += NAME.len();
-            continue;
-        }
-        j += 1;
-        while j < bytes.len() && bytes[j].is_ascii_whitespace() {
-            j += 1;
-        }
-        let end = match bytes.get(j) {
-            Some(b'"') => {
-                let mut k = j + 1;
-                while k < bytes.len() && bytes[k] != b'"' {
-                    k += if bytes[k] == b'\\' { 2 } else { 1 };
-                }
-                (k + 1).min(bytes.len())
-            }
-            Some(b'[') => bytes[j..]
-                .iter()
-                .position(|&b| b == b']')
-                .map_or(bytes.len(), |p| j + p + 1),
-            _ => {
-                i = j;
-                continue;
-            }
-        };
-        out.push_str(&text[copied..j]);
-        out.push_str("\"[redacted]\"");
-        copied = end;
-        i = end;
-    }
-    out.push_str(&text[copied..]);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn authorization_members_are_redacted_in_any_case_and_shape() {
-        let batch = r#"{"requests":[{"id":"1","method":"GET","url":"/x","headers":{"AUTHORIZATION":"Bearer eyJ.a\"b.c","x":"1"}},{"id":"2","headers":{"authorization" : ["Bearer t2"]}}]}"#;
-        let text = request_body_text(batch.as_bytes(), 10_000).unwrap();
-        assert!(!text.contains("eyJ") && !text.contains("t2"), "{text}");
-        assert_eq!(text.matches("[redacted]").count(), 2);
-        assert!(text.contains(r#""x":"1""#));
-        // Unclosed, as a malformed body may be: redacted to the end.
-        let text =
-            request_body_text(br#"{"headers":{"Authorization":"Bearer secret"#, 10_000).unwrap();
-        assert!(!text.contains("secret"), "{text}");
-        // Cut inside the value.
-        let text =
-            request_body_text(br#"{"headers":{"Authorization":"Bearer secret"}}"#, 38).unwrap();
-        assert_eq!(text, r#"{"headers":{"Authorization":"[redacted]""#);
-        // Not a member name: left alone.
-        let text = request_body_text(br#"{"displayName":"authorization"}"#, 10_000).unwrap();
-        assert_eq!(text, r#"{"displayName":"authorization"}"#);
-    }
 
     /// Power-loss durability rests on every image commit running with `synchronous=FULL`: the writer connection must
     /// have it from the start, and again after the journal's own transactions, which relax it for themselves.
@@ -486,12 +362,5 @@ mod tests {
         );
         journal.stop().await;
         db.close().await;
-    }
-
-    #[test]
-    fn a_cut_never_splits_a_character() {
-        let text = body_text("aé".as_bytes(), 2).unwrap();
-        assert_eq!(text, "a…");
-        assert_eq!(body_text("aé".as_bytes(), 3).unwrap(), "aé");
     }
 }
