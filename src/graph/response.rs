@@ -47,3 +47,35 @@ pub fn entity_with_context(context: &str, object: &str) -> Result<Vec<u8>, ApiEr
     out.extend_from_slice(rest.as_bytes());
     Ok(out)
 }
+
+/// A collection page whose items are JSON already (as SQLite built them), in Graph's member order: the items are
+/// copied as they are, not parsed again (validating a page's items as `RawValue`s took a fifth of a list's
+/// instructions).
+pub fn page_with_json_items<'a>(
+    context: &str,
+    count: Option<i64>,
+    next_link: Option<&str>,
+    items: impl ExactSizeIterator<Item = &'a str> + Clone,
+) -> Result<Vec<u8>, ApiError> {
+    let size: usize = items.clone().map(|i| i.len() + 1).sum();
+    let mut out = Vec::with_capacity(size + context.len() + 256);
+    out.extend_from_slice(b"{\"@odata.context\":");
+    serde_json::to_writer(&mut out, context).map_err(ApiError::internal)?;
+    if let Some(count) = count {
+        out.extend_from_slice(b",\"@odata.count\":");
+        out.extend_from_slice(count.to_string().as_bytes());
+    }
+    if let Some(link) = next_link {
+        out.extend_from_slice(b",\"@odata.nextLink\":");
+        serde_json::to_writer(&mut out, link).map_err(ApiError::internal)?;
+    }
+    out.extend_from_slice(b",\"value\":[");
+    for (n, item) in items.enumerate() {
+        if n > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(item.as_bytes());
+    }
+    out.extend_from_slice(b"]}");
+    Ok(out)
+}

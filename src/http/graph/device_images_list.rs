@@ -7,7 +7,6 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Serialize;
-use serde_json::value::RawValue;
 use sqlx::Row;
 
 use crate::device_images::query::{parse_select, select_suffix, DEVICE_IMAGES};
@@ -62,23 +61,21 @@ pub async fn list(
         &format!("{json} AS json"),
         state.settings.page_size,
         &format!("{}/{COLLECTION_PATH}", ctx.base),
-        |row| {
-            let text: String = row.try_get(0)?;
-            RawValue::from_string(text).map_err(ApiError::internal)
-        },
+        |row| Ok(row.try_get::<String, _>(0)?),
     )
     .await?;
-    let body = PageBody {
-        context: format!(
-            "{}/$metadata#{COLLECTION_PATH}{}",
-            ctx.base,
-            select_suffix(select.as_deref())
-        ),
-        count: page.count,
-        next_link: page.next_link,
-        value: page.items,
-    };
-    response::json(StatusCode::OK, ctx, &body)
+    let context = format!(
+        "{}/$metadata#{COLLECTION_PATH}{}",
+        ctx.base,
+        select_suffix(select.as_deref())
+    );
+    let body = response::page_with_json_items(
+        &context,
+        page.count,
+        page.next_link.as_deref(),
+        page.items.iter().map(String::as_str),
+    )?;
+    Ok(response::json_bytes(StatusCode::OK, ctx, body))
 }
 
 /// `GET …/deviceImages/$count`: the number of matching images as a bare integer, `text/plain`.
