@@ -14,6 +14,13 @@ pub fn segments(raw_path: &str) -> Vec<String> {
 /// not form UTF-8 become U+FFFD, so the result never matches an id or keyword it should not.
 pub fn percent_decode(input: &str, plus_is_space: bool) -> String {
     let bytes = input.as_bytes();
+    // Most segments and options have nothing to decode: one scan, one copy (every request's path is decoded).
+    if !bytes
+        .iter()
+        .any(|&b| b == b'%' || (plus_is_space && b == b'+'))
+    {
+        return input.to_owned();
+    }
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {

@@ -78,8 +78,12 @@ impl Seen {
         let segments = segments(req.uri().path());
         let route = route_of(&segments);
         Self {
-            method: req.method().to_string(),
-            target: req.uri().to_string(),
+            method: req.method().as_str().to_owned(),
+            // The request target as sent: a path and query (origin form) is copied, not formatted.
+            target: match (req.uri().scheme(), req.uri().path_and_query()) {
+                (None, Some(target)) => target.as_str().to_owned(),
+                _ => req.uri().to_string(),
+            },
             path: req.uri().path().to_owned(),
             query: req.query_string().to_owned(),
             normalized: format!("/{}", segments.join("/")),
