@@ -23,13 +23,13 @@ one() { # $1 = binary; prints req/s
   local target=$url$PATH_IMAGES args=()
   case $workload in
     create) args=(-s bench/lua/create.lua) ;;
-    get) args=(-s bench/lua/get.lua) ;;  # over the first 1,000 images
+    get) args=(-s bench/lua/get.lua) ;;  # uniformly over the filled images
     list) target="$target?\$top=100" ;;
     mixed) args=(-s bench/lua/mixed.lua) ;;
     *) echo "unknown workload $workload" >&2; exit 2 ;;
   esac
   local extra=()
-  [ "$workload" = get ] || [ "$workload" = mixed ] && extra=(1000)
+  [ "$workload" = get ] || [ "$workload" = mixed ] && extra=("${BENCH_IMAGES:-1000}")
   taskset -c 1 wrk -t1 -c64 -d"${secs}s" "${args[@]}" "$target" -- "${extra[@]}" |
     awk '/Requests\/sec/ {print $2}'
   stop

@@ -1,13 +1,14 @@
 //! Bench-only baseline (issue 8): the floor of the emulator's design on this machine. The same actix-web setup as
 //! the emulator and exactly the database work of its hot paths, through sqlx on the emulator's own schema, and
 //! nothing else (no validation, no OData, no journal, no logging):
-//! - `GET …/{id}`: one `SELECT` of the image's columns by tenant and id on a read-only connection of the worker's own
-//!   (no pool), answered with the row as JSON; with `?$top=N`, the first N images in creation order (a page);
+//! - `GET …/{id}`: one `SELECT` by tenant and id on a read-only connection of the worker's own (no pool) of the
+//!   image's JSON built inside SQLite (`json_object`, as the emulator builds it), answered as it is; with `?$top=N`,
+//!   the first N images in creation order, each built the same way, joined into a page;
 //! - `POST`: the body's displayName and version, sent to one writer task that group-commits (as
 //!   `src/device_images/writer.rs` does: take what waits, `BEGIN`, one multi-row `INSERT OR IGNORE … RETURNING` per
 //!   32 creates, `COMMIT` with `synchronous=FULL`), answered 201 after the commit.
 //!
-//! `bench/run.sh` measures it between the fixed-answer ceiling (`bench/fixed.rs`) and the emulator. Not part of the
+//! The same allocator as the emulator (mimalloc). `bench/run.sh` measures it between the fixed-answer ceiling (`bench/fixed.rs`) and the emulator. Not part of the
 //! emulator. Usage: `cargo run --release --example floor -- DATABASE [ADDR]` on a database the emulator has
 //! migrated (and `bench/fill.sql` filled).
 
@@ -17,9 +18,19 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, Sq
 use sqlx::{Connection, Row};
 use tokio::sync::{mpsc, oneshot, Mutex};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const TENANT: &str = "00000000-0000-0000-0000-000000000001";
 const COLUMNS: &str = "id, display_name, version, source_image_resource_id, operating_system, os_build_number, \
     os_version_number, os_status, size_in_gb, expiration_date, status, error_code, last_modified_date_time";
+
+/// An image's JSON as SQLite builds it.
+const JSON: &str = "json_object('id', id, 'displayName', display_name, 'version', version, \
+    'sourceImageResourceId', source_image_resource_id, 'operatingSystem', operating_system, \
+    'osBuildNumber', os_build_number, 'osVersionNumber', os_version_number, 'osStatus', os_status, \
+    'sizeInGB', size_in_gb, 'expirationDate', expiration_date, 'status', status, 'errorCode', error_code, \
+    'lastModifiedDateTime', last_modified_date_time)";
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -72,11 +83,6 @@ impl<'a> Image<'a> {
     }
 }
 
-#[derive(Serialize)]
-struct Page<'a> {
-    value: Vec<Image<'a>>,
-}
-
 fn image(row: &sqlx::sqlite::SqliteRow) -> Vec<u8> {
     serde_json::to_vec(&Image::of(row)).unwrap_or_default()
 }
@@ -89,18 +95,24 @@ fn json(status: actix_web::http::StatusCode, body: Vec<u8>) -> HttpResponse {
 
 /// A page of the collection: the first `$top` images in creation order (the one option the bench sends).
 async fn list(top: i64, reader: web::Data<Mutex<SqliteConnection>>) -> HttpResponse {
-    let sql =
-        format!("SELECT {COLUMNS} FROM device_images WHERE tenant_id = ? ORDER BY seq LIMIT ?");
+    let sql = format!("SELECT {JSON} FROM device_images WHERE tenant_id = ? ORDER BY seq LIMIT ?");
     let mut conn = reader.lock().await;
-    let rows = sqlx::query(&sql)
+    let items: Vec<String> = sqlx::query_scalar(&sql)
         .bind(TENANT)
         .bind(top + 1)
         .fetch_all(&mut *conn)
         .await
         .unwrap_or_default();
     drop(conn);
-    let value: Vec<Image<'_>> = rows.iter().take(top as usize).map(Image::of).collect();
-    let body = serde_json::to_vec(&Page { value }).unwrap_or_default();
+    let mut body = Vec::with_capacity(items.iter().map(|i| i.len() + 1).sum::<usize>() + 16);
+    body.extend_from_slice(b"{\"value\":[");
+    for (n, item) in items.iter().take(top as usize).enumerate() {
+        if n > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(item.as_bytes());
+    }
+    body.extend_from_slice(b"]}");
     json(actix_web::http::StatusCode::OK, body)
 }
 
@@ -109,15 +121,15 @@ async fn get(req: HttpRequest, reader: web::Data<Mutex<SqliteConnection>>) -> Ht
         return list(top.parse().unwrap_or(100), reader).await;
     }
     let id = req.path().rsplit('/').next().unwrap_or_default();
-    let sql = format!("SELECT {COLUMNS} FROM device_images WHERE tenant_id = ? AND id = ?");
+    let sql = format!("SELECT {JSON} FROM device_images WHERE tenant_id = ? AND id = ?");
     let mut conn = reader.lock().await;
-    let rows = sqlx::query(&sql)
+    let rows: Result<Vec<String>, _> = sqlx::query_scalar(&sql)
         .bind(TENANT)
         .bind(id)
         .fetch_all(&mut *conn)
         .await;
-    match rows.ok().and_then(|rows| rows.first().map(image)) {
-        Some(body) => json(actix_web::http::StatusCode::OK, body),
+    match rows.ok().and_then(|rows| rows.into_iter().next()) {
+        Some(body) => json(actix_web::http::StatusCode::OK, body.into_bytes()),
         None => HttpResponse::NotFound().finish(),
     }
 }
