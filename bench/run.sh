@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The emulator's benchmark (issues 8 and 17). Release build; the server pinned to core 0 and wrk to core 1; 64
-# connections, 10 s per run, 3 runs per workload; prints the median req/s, p50 and p99 of each workload and counts
-# every non-2xx answer as an error. Measured in the same run, through the same wrk scripts: the fixed-answer ceiling
+# connections, 10 s per run, 3 rounds in which every server takes its turn at its workloads (so the machine's drift
+# hits them alike); prints the median req/s, p50 and p99 of each workload and counts every non-2xx answer as an error. Measured in the same run, through the same wrk scripts: the fixed-answer ceiling
 # (bench/fixed.rs), the floor of the design (bench/floor.rs) and the peer, json-server 0.17.4; then the emulator's
 # ratios to the peer and to the floor. Then the scale run: the same POST and GET against 1,000,000 images, the peak
 # RSS, and the cold start to the `listening on` line on that database.
@@ -32,28 +32,33 @@ trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
 # The latency at a percentile, in ms.
 ms() { awk -v p="$1" '$1 == p { v=$2; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; print v }'; }
 
-# bench NAME TARGET [SCRIPT [ARG…]]: ROUNDS runs of wrk; one line of medians. DELETE runs get an offset per round.
+# Every run's figures, by workload name: space-separated lists, one entry per round.
+declare -A rates p50s p99s errors
+names=()
+# bench NAME TARGET [SCRIPT [ARG…]]: one run of wrk, its figures added to NAME's. DELETE runs get an offset per round.
 bench() {
-  local name=$1 target=$2 script=${3:-} rates=() p50s=() p99s=() errors=0
-  for round in $(seq "$ROUNDS"); do
-    local args=(-t1 -c64 -d"$DURATION" --latency)
-    [ -n "$script" ] && args+=(-s "bench/lua/$script")
-    local extra=("${@:4}")
-    [ "$name" = "DELETE" ] && extra=($(( (round - 1) * 300000 )))
-    local res
-    res=$(taskset -c 1 wrk "${args[@]}" "$target" -- "${extra[@]}")
-    rates+=("$(echo "$res" | awk '/Requests\/sec/ {print $2}')")
-    p50s+=("$(echo "$res" | ms 50%)")
-    p99s+=("$(echo "$res" | ms 99%)")
-    local non2xx
-    non2xx=$(echo "$res" | awk '/Non-2xx/ {n=$NF} END {print n+0}')
-    errors=$(( errors + non2xx ))
-  done
-  last_rate=$(printf '%s\n' "${rates[@]}" | median)
-  printf '| %-34s | %9.0f | %7.2f | %7.2f | %6d |\n' "$name" "$last_rate" \
-    "$(printf '%s\n' "${p50s[@]}" | median)" "$(printf '%s\n' "${p99s[@]}" | median)" "$errors"
+  local name=$1 target=$2 script=${3:-}
+  local args=(-t1 -c64 -d"$DURATION" --latency)
+  [ -n "$script" ] && args+=(-s "bench/lua/$script")
+  local extra=("${@:4}")
+  [ "$name" = "DELETE" ] && extra=($(( (round - 1) * 300000 )))
+  local res non2xx
+  res=$(taskset -c 1 wrk "${args[@]}" "$target" -- "${extra[@]}")
+  [ -n "${rates[$name]+set}" ] || names+=("$name")
+  rates[$name]+=" $(echo "$res" | awk '/Requests\/sec/ {print $2}')"
+  p50s[$name]+=" $(echo "$res" | ms 50%)"
+  p99s[$name]+=" $(echo "$res" | ms 99%)"
+  non2xx=$(echo "$res" | awk '/Non-2xx/ {n=$NF} END {print n+0}')
+  errors[$name]=$(( ${errors[$name]:-0} + non2xx ))
 }
-declare -A rate
+med() { tr ' ' '\n' | grep -v '^$' | median; }
+# report NAME…: one line of medians each.
+report() {
+  for name in "$@"; do
+    printf '| %-34s | %9.0f | %7.2f | %7.2f | %6d |\n' "$name" "$(med <<<"${rates[$name]}")" \
+      "$(med <<<"${p50s[$name]}")" "$(med <<<"${p99s[$name]}")" "${errors[$name]}"
+  done
+}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "-" }'; }
 header() { printf '| %-34s | %9s | %7s | %7s | %6s |\n|---|---|---|---|---|\n' workload 'req/s' 'p50 ms' 'p99 ms' errors; }
 rss() { awk '/VmHWM/ {printf "%.1f MB\n", $2 / 1024}' "/proc/$pid/status"; }
@@ -61,65 +66,63 @@ rss() { awk '/VmHWM/ {printf "%.1f MB\n", $2 / 1024}' "/proc/$pid/status"; }
 echo "machine: $(nproc) cores, $(awk '/model name/ {$1=$2=$3=""; print; exit}' /proc/cpuinfo | xargs); $(date -u +%F)"
 echo "runs: $ROUNDS x $DURATION, 64 connections, server on core 0, wrk on core 1; server flags: ${BENCH_FLAGS:-(defaults)}"
 echo
-header
-# The ceiling: the same actix-web setup answering a fixed body without any database (bench/fixed.rs).
-serve "$fixed" 127.0.0.1:0
-bench "baseline: fixed 201, no database" "$url$PATH_IMAGES" create.lua
-rate[ceiling_create]=$last_rate
-bench "baseline: fixed 200, no database" "$url$PATH_IMAGES" get.lua 1000
-rate[ceiling_get]=$last_rate
-stop
-# The peer: json-server 0.17.4 on a JSON file of the same 1,000 images, the same scripts; its list is `?_limit=100`.
-peer_install
-peer_start 1000
-bench "peer: json-server, POST create" "$url/deviceImages" create.lua
-rate[peer_create]=$last_rate
-bench "peer: json-server, GET by id" "$url/deviceImages" get.lua 1000
-rate[peer_get]=$last_rate
-bench "peer: json-server, list _limit=100" "$url/deviceImages?_limit=100"
-rate[peer_list]=$last_rate
-bench "peer: json-server, mixed 80/20" "$url/deviceImages" mixed.lua 1000
-rate[peer_mixed]=$last_rate
-peer_stop
-# The floor of the design: the same actix setup plus only the sqlx work of a GET, a page and a group-committed
-# create on the emulator's schema (bench/floor.rs).
-fill "$work/floor.db" 1000
-serve "$floor" "$work/floor.db" 127.0.0.1:0
-bench "floor: sqlx only, POST create" "$url$PATH_IMAGES" create.lua
-rate[floor_create]=$last_rate
-bench "floor: sqlx only, GET by id" "$url$PATH_IMAGES" get.lua 1000
-rate[floor_get]=$last_rate
-bench "floor: sqlx only, list \$top=100" "$url$PATH_IMAGES?\$top=100"
-rate[floor_list]=$last_rate
-stop
-fill "$work/small.db" 1000
-start "$work/small.db"
-bench "POST create (durable)" "$url$PATH_IMAGES" create.lua
-rate[create]=$last_rate
-bench "GET by id (1,000 images)" "$url$PATH_IMAGES" get.lua 1000
-rate[get]=$last_rate
-bench "GET list \$top=100 of 1,000" "$url$PATH_IMAGES?\$top=100"
-rate[list]=$last_rate
-bench "mixed 80% GET / 20% POST" "$url$PATH_IMAGES" mixed.lua 1000
-rate[mixed]=$last_rate
-echo "peak RSS (1,000 images + the writes above): $(rss)" >"$work/rss-small"
-stop
+# The servers take turns, a round at a time (ceiling, peer, floor, emulator, then again), so that the machine's drift
+# over the run (on these VMs, ±30% within minutes) falls on every server alike; each line is the median of its rounds.
+for round in $(seq "$ROUNDS"); do
+  # The ceiling: the same actix-web setup answering a fixed body without any database (bench/fixed.rs).
+  serve "$fixed" 127.0.0.1:0
+  bench "baseline: fixed 201, no database" "$url$PATH_IMAGES" create.lua
+  bench "baseline: fixed 200, no database" "$url$PATH_IMAGES" get.lua 1000
+  stop
+  # The peer: json-server 0.17.4 on a JSON file of the same 1,000 images, the same scripts; its list is `?_limit=100`.
+  [ "$round" = 1 ] && peer_install
+  peer_start 1000
+  bench "peer: json-server, POST create" "$url/deviceImages" create.lua
+  bench "peer: json-server, GET by id" "$url/deviceImages" get.lua 1000
+  bench "peer: json-server, list _limit=100" "$url/deviceImages?_limit=100"
+  bench "peer: json-server, mixed 80/20" "$url/deviceImages" mixed.lua 1000
+  peer_stop
+  # The floor of the design: the same actix setup plus only the sqlx work of a GET, a page and a group-committed
+  # create on the emulator's schema (bench/floor.rs).
+  fill "$work/floor.db" 1000
+  serve "$floor" "$work/floor.db" 127.0.0.1:0
+  bench "floor: sqlx only, POST create" "$url$PATH_IMAGES" create.lua
+  bench "floor: sqlx only, GET by id" "$url$PATH_IMAGES" get.lua 1000
+  bench "floor: sqlx only, list \$top=100" "$url$PATH_IMAGES?\$top=100"
+  stop
+  fill "$work/small.db" 1000
+  start "$work/small.db"
+  bench "POST create (durable)" "$url$PATH_IMAGES" create.lua
+  bench "GET by id (1,000 images)" "$url$PATH_IMAGES" get.lua 1000
+  bench "GET list \$top=100 of 1,000" "$url$PATH_IMAGES?\$top=100"
+  bench "mixed 80% GET / 20% POST" "$url$PATH_IMAGES" mixed.lua 1000
+  echo "peak RSS (1,000 images + the writes of a round): $(rss)" >"$work/rss-small"
+  stop
+done
+# DELETE needs a fresh million images per run set (each run deletes from its own offset).
 fill "$work/delete.db" 1000000
 start "$work/delete.db"
-bench "DELETE" "$url$PATH_IMAGES" delete.lua
+for round in $(seq "$ROUNDS"); do bench "DELETE" "$url$PATH_IMAGES" delete.lua; done
 stop
+header
+report "${names[@]}"
 cat "$work/rss-small"
+rate() { med <<<"${rates[$1]:-0}"; }
 
 echo
 echo "ratios in this run (emulator / json-server 0.17.4, emulator / floor, emulator / ceiling)"
 printf '| %-26s | %12s | %12s | %14s |\n|---|---|---|---|\n' workload '/ json-server' '/ floor' '/ ceiling'
-for w in create get list mixed; do
-  ceiling=${rate[ceiling_$w]:-0}
-  [ "$w" = list ] && ceiling=0
-  [ "$w" = mixed ] && ceiling=0
-  printf '| %-26s | %12s | %12s | %14s |\n' "$w" "$(ratio "${rate[$w]}" "${rate[peer_$w]}")" \
-    "$(ratio "${rate[$w]}" "${rate[floor_$w]:-0}")" "$(ratio "${rate[$w]}" "$ceiling")"
-done
+ceiling_create=$(rate "baseline: fixed 201, no database") ceiling_get=$(rate "baseline: fixed 200, no database")
+row() { # WORKLOAD EMULATOR PEER FLOOR CEILING (rates)
+  printf '| %-26s | %12s | %12s | %14s |\n' "$1" "$(ratio "$2" "$3")" "$(ratio "$2" "$4")" "$(ratio "$2" "$5")"
+}
+row create "$(rate "POST create (durable)")" "$(rate "peer: json-server, POST create")" \
+  "$(rate "floor: sqlx only, POST create")" "$ceiling_create"
+row get "$(rate "GET by id (1,000 images)")" "$(rate "peer: json-server, GET by id")" \
+  "$(rate "floor: sqlx only, GET by id")" "$ceiling_get"
+row list "$(rate "GET list \$top=100 of 1,000")" "$(rate "peer: json-server, list _limit=100")" \
+  "$(rate "floor: sqlx only, list \$top=100")" 0
+row mixed "$(rate "mixed 80% GET / 20% POST")" "$(rate "peer: json-server, mixed 80/20")" 0 0
 
 if [ "$SCALE" = 1 ]; then
   echo
@@ -132,8 +135,11 @@ if [ "$SCALE" = 1 ]; then
     starts+=("$(( (t1 - t0) / 1000000 ))")
   done
   start "$work/large.db"
-  bench "POST create at 1,000,000" "$url$PATH_IMAGES" create.lua
-  bench "GET by id at 1,000,000" "$url$PATH_IMAGES" get.lua 1000000
+  for round in $(seq "$ROUNDS"); do
+    bench "POST create at 1,000,000" "$url$PATH_IMAGES" create.lua
+    bench "GET by id at 1,000,000" "$url$PATH_IMAGES" get.lua 1000000
+  done
+  report "POST create at 1,000,000" "GET by id at 1,000,000"
   echo "peak RSS under load at 1,000,000 images: $(rss)"
   stop
   echo "cold start to 'listening on' at 1,000,000 images (process start to the line read, median of 3): $(printf '%s\n' "${starts[@]}" | median) ms"
