@@ -2,6 +2,7 @@
 //! the single writer connection, and every statement is stepped to completion (`fetch_all`/`execute`): a statement
 //! left half-read keeps a read transaction open, which stops SQLite's WAL auto-checkpoint and lets the WAL grow.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
@@ -10,10 +11,12 @@ use uuid::Uuid;
 use super::domain::NewDeviceImage;
 use super::model::DeviceImage;
 use super::properties::{Property, SELECTED_FIRST, SELECT_COLUMNS};
+use super::view::{json_sql, projection, PROJECTIONS};
 use crate::db::Database;
 use crate::error::ApiError;
 use crate::graph::enums::GraphEnum;
 use crate::graph::resource::Described;
+use crate::graph::ApiVersion;
 
 /// The bookkeeping columns a create writes after the properties' own, in the order [`bind_row`] binds them.
 const INSERT_INTERNAL: [&str; 4] = [
@@ -236,15 +239,25 @@ pub async fn get(
     Ok(rows.into_iter().next())
 }
 
-/// The image with this id in the tenant as the JSON text `json` (a [`json_sql`](super::view::json_sql) expression)
-/// builds inside SQLite: one value crosses the driver instead of a column each.
+/// The image with this id in the tenant as JSON built inside SQLite for a client of `version` (with `$select`; see
+/// [`json_sql`]): one value crosses the driver instead of a column each. The four statements without `$select` are
+/// built once.
 pub async fn get_json(
     db: &Database,
     tenant_id: &str,
     id: Uuid,
-    json: &str,
+    (version, include_unknown): (ApiVersion, bool),
+    select: Option<&[Property]>,
 ) -> Result<Option<String>, ApiError> {
-    let sql = format!("SELECT {json} FROM device_images WHERE tenant_id = ? AND id = ?");
+    fn statement(json: &str) -> String {
+        format!("SELECT {json} FROM device_images WHERE tenant_id = ? AND id = ?")
+    }
+    static WHOLE: LazyLock<[String; 4]> =
+        LazyLock::new(|| PROJECTIONS.map(|(v, prefer)| statement(&json_sql(v, prefer, None))));
+    let sql = match select {
+        None => Cow::Borrowed(WHOLE[projection(version, include_unknown)].as_str()),
+        Some(_) => Cow::Owned(statement(&json_sql(version, include_unknown, select))),
+    };
     let rows: Vec<String> = sqlx::query_scalar(&sql)
         .bind(tenant_id)
         .bind(id.hyphenated().to_string())

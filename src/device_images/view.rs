@@ -1,6 +1,6 @@
 //! The wire view of a device image for one API version (docs/api.md, docs/fidelity.md): the properties of
-//! [`super::properties::PROPERTIES`] that the version has, in that order, enums projected for the version, and
-//! `$select`.
+//! [`super::properties::PROPERTIES`] that the version has, in that order, enums projected for the version; and the
+//! same view as SQL for reads, with `$select`.
 
 use std::borrow::Cow;
 use std::sync::LazyLock;
@@ -15,28 +15,32 @@ use crate::graph::resource::json_object_sql;
 use crate::graph::resource::Described;
 use crate::graph::{ApiVersion, GraphContext};
 
+/// The four whole projections (version × the evolvable-enum preference), in [`projection`] order.
+pub const PROJECTIONS: [(ApiVersion, bool); 4] = [
+    (ApiVersion::V1, false),
+    (ApiVersion::V1, true),
+    (ApiVersion::Beta, false),
+    (ApiVersion::Beta, true),
+];
+
+/// The index of a client's whole projection in [`PROJECTIONS`].
+pub fn projection(version: ApiVersion, include_unknown: bool) -> usize {
+    usize::from(version == ApiVersion::Beta) * 2 + usize::from(include_unknown)
+}
+
 /// The SQL expression that builds an image's JSON for a client of `version` inside SQLite: the same properties,
-/// order and enum projection as [`ImageView`], derived from the same description. The four projections without
-/// `$select` are built once.
+/// order and enum projection as [`ImageView`] (which answers creates), derived from the same description, and
+/// `$select`. The four projections without `$select` are built once.
 pub fn json_sql(
     version: ApiVersion,
     include_unknown: bool,
     select: Option<&[Property]>,
 ) -> Cow<'static, str> {
     static WHOLE: LazyLock<[String; 4]> = LazyLock::new(|| {
-        [
-            (ApiVersion::V1, false),
-            (ApiVersion::V1, true),
-            (ApiVersion::Beta, false),
-            (ApiVersion::Beta, true),
-        ]
-        .map(|(v, prefer)| json_object_sql::<Property>(v, prefer, |_| true))
+        PROJECTIONS.map(|(v, prefer)| json_object_sql::<Property>(v, prefer, |_| true))
     });
     match select {
-        None => {
-            let i = usize::from(version == ApiVersion::Beta) * 2 + usize::from(include_unknown);
-            Cow::Borrowed(WHOLE[i].as_str())
-        }
+        None => Cow::Borrowed(WHOLE[projection(version, include_unknown)].as_str()),
         Some(props) => Cow::Owned(json_object_sql::<Property>(version, include_unknown, |p| {
             props.contains(&p)
         })),
@@ -47,8 +51,6 @@ pub fn json_sql(
 pub struct ImageView<'a> {
     pub image: &'a DeviceImage,
     pub ctx: &'a GraphContext,
-    /// `$select`; `None` emits every property of the version.
-    pub select: Option<&'a [Property]>,
     /// `@odata.context`, on single-entity responses only (items in collections carry none).
     pub context: Option<&'a str>,
 }
@@ -101,8 +103,7 @@ impl Serialize for ImageView<'_> {
             map.serialize_entry("@odata.context", context)?;
         }
         for property in PROPERTIES.iter().map(|d| d.property) {
-            let selected = self.select.is_none_or(|s| s.contains(&property));
-            if selected && property.in_version(self.ctx.version) {
+            if property.in_version(self.ctx.version) {
                 self.write(&mut map, property)?;
             }
         }
@@ -151,7 +152,6 @@ mod tests {
             let view = ImageView {
                 image: &image,
                 ctx: &ctx,
-                select: None,
                 context: None,
             };
             let json = serde_json::to_value(&view).unwrap();
@@ -174,28 +174,5 @@ mod tests {
                 "{version:?}: {json}"
             );
         }
-    }
-
-    #[test]
-    fn select_emits_only_what_it_names() {
-        let image = image();
-        let ctx = GraphContext {
-            version: ApiVersion::V1,
-            tenant: "t".into(),
-            base: String::new(),
-            include_unknown_enum_members: false,
-        };
-        let select = [Property::Status, Property::Id];
-        let view = ImageView {
-            image: &image,
-            ctx: &ctx,
-            select: Some(&select),
-            context: None,
-        };
-        let json = serde_json::to_string(&view).unwrap();
-        assert_eq!(
-            json,
-            r#"{"id":"00000000-0000-0000-0000-000000000000","status":"failed"}"#
-        );
     }
 }

@@ -55,7 +55,7 @@ pub fn page_with_json_items<'a>(
     context: &str,
     count: Option<i64>,
     next_link: Option<&str>,
-    items: impl ExactSizeIterator<Item = &'a str> + Clone,
+    items: impl Iterator<Item = &'a str> + Clone,
 ) -> Result<Vec<u8>, ApiError> {
     let size: usize = items.clone().map(|i| i.len() + 1).sum();
     let mut out = Vec::with_capacity(size + context.len() + 256);

@@ -54,7 +54,6 @@ pub async fn export(
         let mut value = serde_json::to_value(ImageView {
             image: &image,
             ctx: &ctx,
-            select: None,
             context: None,
         })
         .map_err(ApiError::internal)?;

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::clock::format_timestamp;
 use crate::device_images::domain::{CreateDeviceImageRequest, NewDeviceImage};
 use crate::device_images::query::{parse_select, select_suffix};
-use crate::device_images::view::{json_sql, ImageView};
+use crate::device_images::view::ImageView;
 use crate::device_images::{lifecycle, repository, COLLECTION_PATH};
 use crate::error::ApiError;
 use crate::graph::body::read_json_object;
@@ -53,7 +53,6 @@ pub async fn create(
     let view = ImageView {
         image: &image,
         ctx,
-        select: None,
         context: Some(&context),
     };
     let mut res = response::json(StatusCode::CREATED, ctx, &view)?;
@@ -83,12 +82,8 @@ pub async fn get(
     lifecycle::settle(&state.db, &state.clock, &state.due).await?;
     // Built inside SQLite from the description, as list pages are (view::json_sql); create's answer goes through
     // ImageView, and a test holds the two to the same bytes.
-    let json = json_sql(
-        ctx.version,
-        ctx.include_unknown_enum_members,
-        select.as_deref(),
-    );
-    let object = repository::get_json(&state.db, &ctx.tenant, id, &json)
+    let projection = (ctx.version, ctx.include_unknown_enum_members);
+    let object = repository::get_json(&state.db, &ctx.tenant, id, projection, select.as_deref())
         .await?
         .ok_or_else(|| not_found(&id.to_string()))?;
     let context = format!(
