@@ -421,4 +421,56 @@ mod tests {
             "LIBSQLITE3_FLAGS from .cargo/config.toml was not applied"
         );
     }
+
+    /// V7 moves the journal into batches: every entry a V6 database held reads back the same through the
+    /// `request_journal` view, with its id, and new entries are numbered after the highest id ever given.
+    #[test]
+    fn v7_keeps_every_journal_entry_and_its_id() {
+        let mut conn = rusqlite::Connection::open_in_memory().expect("an in-memory database");
+        super::migrations::runner()
+            .set_target(refinery::Target::Version(6))
+            .run(&mut conn)
+            .expect("V1..V6 apply");
+        let columns = "time, method, path, query, api_version, status, duration_us, request_id, \
+                       client_request_id, request_headers, request_body, response_body, image_id, fault_id";
+        conn.execute_batch(&format!(
+            "INSERT INTO request_journal (id, {columns}) VALUES \
+             (3, '2026-12-01T00:00:00.000Z', 'GET', '/beta/x', '', 'beta', 200, 10, 'r3', 'c3', '{{}}', NULL, NULL, NULL, NULL), \
+             (4, '2026-12-01T00:00:01.000Z', 'POST', '/v1.0/y', 'a=1', 'v1.0', 400, 20, 'r4', 'c4', \
+              '{{\"accept\":\"*/*\"}}', '{{\"a\":\"\\\"q\"}}', '{{\"error\":{{}}}}', 'img', 7), \
+             (9, '2026-12-01T00:00:02.000Z', 'DELETE', '/v1.0/z', '', NULL, 204, 30, 'r9', 'c9', '{{}}', NULL, NULL, NULL, NULL); \
+             DELETE FROM request_journal WHERE id = 9;"
+        ))
+        .expect("V6 journal rows");
+        let rows = |conn: &rusqlite::Connection| -> Vec<String> {
+            let mut statement = conn
+                .prepare(&format!(
+                    "SELECT json_array(id, {columns}, typeof(status), typeof(fault_id)) FROM request_journal ORDER BY id"
+                ))
+                .expect("the journal reads");
+            statement
+                .query_map([], |row| row.get(0))
+                .expect("rows")
+                .map(|row| row.expect("a row"))
+                .collect()
+        };
+        let before = rows(&conn);
+        assert_eq!(before.len(), 2);
+        super::migrations::runner()
+            .run(&mut conn)
+            .expect("V7 applies");
+        assert_eq!(rows(&conn), before, "the same rows, ids, values and types");
+        let (next, kept): (i64, i64) = conn
+            .query_row(
+                "SELECT next_id, first_kept FROM request_journal_meta",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .expect("one meta row");
+        assert_eq!(
+            (next, kept),
+            (10, 3),
+            "id 9 was given once, so the next is 10"
+        );
+    }
 }

@@ -199,10 +199,11 @@ pub async fn reset(db: &Database, catalog: bool) -> Result<(), ApiError> {
             let mut tx = db.writer.begin().await?;
             for sql in [
                 "DELETE FROM device_images",
-                "DELETE FROM request_journal",
+                "DELETE FROM request_journal_batches",
+                "UPDATE request_journal_meta SET next_id = 1, first_kept = 1",
                 "DELETE FROM fault_rules",
                 "UPDATE emulator_state SET clock_offset_ms = 0",
-                "DELETE FROM sqlite_sequence WHERE name IN ('device_images', 'request_journal', 'fault_rules')",
+                "DELETE FROM sqlite_sequence WHERE name IN ('device_images', 'fault_rules')",
             ] {
                 sqlx::query(sql).execute(&mut *tx).await?;
             }

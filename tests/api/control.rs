@@ -340,6 +340,76 @@ async fn the_journal_is_bounded_by_journal_max_and_off_at_zero() {
     assert!(journal(&off, "").await.is_empty());
 }
 
+/// The journal is stored a batch per row (migration V7): entries of many batches read back newest first with
+/// consecutive ids, a filter finds the oldest entry past the first batches it reads, the bound drops whole batches
+/// only once every entry in them is beyond it, and ids go on after a clear (a reset starts them again).
+#[tokio::test]
+async fn journal_entries_of_many_batches_keep_consecutive_ids_across_a_clear() {
+    let app = spawn_with(|s| s.journal_max = 30).await;
+    // Reading the journal writes what is queued first, so each request here is a batch of its own.
+    for n in 0..40 {
+        app.get(&app.images("v1.0", &format!("/nope-{n}"))).await;
+        journal(&app, "?limit=1").await;
+    }
+    let all = journal(&app, "?limit=1000").await;
+    let ids: Vec<i64> = all.iter().map(|e| e["id"].as_i64().unwrap()).collect();
+    assert_eq!(
+        ids,
+        (11..=40).rev().collect::<Vec<i64>>(),
+        "the newest 30, newest first"
+    );
+    let oldest = journal(&app, "?path=nope-10&limit=5").await;
+    assert_eq!(oldest.len(), 1, "found past the first batches read");
+    assert_eq!(oldest[0]["id"], 11);
+    let pool = app.db().await;
+    let batches: i64 = sqlx::query_scalar("SELECT count(*) FROM request_journal_batches")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        batches, 30,
+        "batches whose entries are all beyond the bound are gone"
+    );
+    let view: Vec<(i64, String, i64)> =
+        sqlx::query_as("SELECT id, path, status FROM request_journal ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(view.len(), 30);
+    assert_eq!(view[0].0, 11);
+    assert!(
+        view[0].1.ends_with("/nope-10") && view[0].2 == 404,
+        "{view:?}"
+    );
+
+    let cleared = app
+        .client
+        .delete(app.control("/requests"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cleared.status(), 204);
+    app.get(&app.images("v1.0", "/after-clear")).await;
+    let after = journal(&app, "").await;
+    assert_eq!(after.len(), 1);
+    assert_eq!(after[0]["id"], 41, "ids are never given twice");
+    let reset = app.client.post(app.control("/reset")).send().await.unwrap();
+    assert_eq!(reset.status(), 200);
+    app.get(&app.images("v1.0", "/after-reset")).await;
+    assert_eq!(
+        journal(&app, "").await[0]["id"],
+        1,
+        "a reset starts the ids again"
+    );
+    let metrics = app
+        .get(&format!("{}/metrics", app.address))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("cloudpc_journal_rows 1\n"), "{metrics}");
+}
+
 #[tokio::test]
 async fn error_rules_answer_with_graphs_envelope_count_down_and_survive_a_restart() {
     let app = spawn_app().await;

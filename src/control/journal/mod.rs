@@ -147,16 +147,17 @@ async fn write_loop(db: Database, mut receiver: mpsc::Receiver<Msg>, max: u64) {
     }
 }
 
-/// How many requests the journal holds (stepped to completion, as every statement here).
+/// How many requests the journal holds, counted from the batches' id ranges (stepped to completion, as every
+/// statement here).
 pub async fn stored_rows(db: &Database) -> Result<i64, ApiError> {
-    let rows: Vec<i64> = sqlx::query_scalar("SELECT count(*) FROM request_journal")
-        .fetch_all(&db.reader)
-        .await?;
+    let rows: Vec<i64> = sqlx::query_scalar(
+        "SELECT coalesce(sum(b.last_id - max(b.first_id, m.first_kept) + 1), 0) \
+         FROM request_journal_batches AS b, request_journal_meta AS m WHERE b.last_id >= m.first_kept",
+    )
+    .fetch_all(&db.reader)
+    .await?;
     Ok(rows.first().copied().unwrap_or(0))
 }
-
-/// Rows per INSERT statement (14 parameters each, far below SQLite's limit).
-const ROWS_PER_INSERT: usize = 32;
 
 async fn write(db: &Database, entries: &[Box<JournalEntry>], max: u64) -> Result<(), sqlx::Error> {
     // The journal is diagnostics, not an acknowledged write: its commits skip the fsync (synchronous=NORMAL, which
@@ -172,46 +173,40 @@ async fn write(db: &Database, entries: &[Box<JournalEntry>], max: u64) -> Result
     result
 }
 
+/// Stores a batch as one row (a row per entry cost a third of a GET by id: bench/README.md), numbers its entries
+/// after the last ones and drops the batches whose entries are all beyond `max`.
 async fn write_batch(
     conn: &mut sqlx::SqliteConnection,
     entries: &[Box<JournalEntry>],
     max: u64,
 ) -> Result<(), sqlx::Error> {
     use sqlx::Connection;
+    let count = i64::try_from(entries.len()).unwrap_or(i64::MAX);
     let mut tx = conn.begin().await?;
-    for chunk in entries.chunks(ROWS_PER_INSERT) {
-        let values = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
-        let sql = format!(
-            "INSERT INTO request_journal (time, method, path, query, api_version, status, duration_us, request_id, \
-             client_request_id, request_headers, request_body, response_body, image_id, fault_id) VALUES {values}"
-        );
-        let mut query = sqlx::query(&sql);
-        for e in chunk {
-            query = query
-                .bind(&e.time)
-                .bind(&e.method)
-                .bind(&e.path)
-                .bind(&e.query)
-                .bind(e.api_version)
-                .bind(i64::from(e.status))
-                .bind(e.duration_us)
-                .bind(&e.request_id)
-                .bind(&e.client_request_id)
-                .bind(&e.request_headers)
-                .bind(&e.request_body)
-                .bind(&e.response_body)
-                .bind(&e.image_id)
-                .bind(e.fault_id);
-        }
-        query.execute(&mut *tx).await?;
-    }
-    // Ids grow by one per entry (pruning removes only the oldest), so this keeps the newest `max` rows.
-    sqlx::query(
-        "DELETE FROM request_journal WHERE id <= (SELECT max(id) FROM request_journal) - ?",
+    let ids: Vec<(i64, i64)> = sqlx::query_as(
+        "UPDATE request_journal_meta SET next_id = next_id + ?1, \
+         first_kept = max(first_kept, next_id + ?1 - ?2) RETURNING next_id - ?1, first_kept",
     )
+    .bind(count)
     .bind(i64::try_from(max).unwrap_or(i64::MAX))
+    .fetch_all(&mut *tx)
+    .await?;
+    let Some(&(first_id, first_kept)) = ids.first() else {
+        return Err(sqlx::Error::RowNotFound);
+    };
+    sqlx::query(
+        "INSERT INTO request_journal_batches (first_id, last_id, entries) VALUES (?, ?, ?)",
+    )
+    .bind(first_id)
+    .bind(first_id + count - 1)
+    .bind(text::batch_json(entries))
     .execute(&mut *tx)
     .await?;
+    // `first_id < ?1` walks the primary key from the oldest batch; `last_id` has no index.
+    sqlx::query("DELETE FROM request_journal_batches WHERE first_id < ?1 AND last_id < ?1")
+        .bind(first_kept)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await
 }
 
@@ -229,32 +224,67 @@ pub struct EntryFilter {
     pub limit: i64,
 }
 
-/// The entries a filter selects, newest first.
+/// The entries of the batches whose first ids are in `?6 ..= ?7`, as the `request_journal` view shows them
+/// (migration V7), filtered by `?1`..`?4` (see [`EntryFilter`]), newest first, at most `?5`. The view cannot be used
+/// here: it would expand every batch before the range is applied.
+const ENTRIES_OF_BATCHES: &str = "SELECT * FROM (SELECT id, v ->> 0 AS time, v ->> 1 AS method, v ->> 2 AS path, \
+     v ->> 3 AS query, v ->> 4 AS api_version, v ->> 5 AS status, v ->> 6 AS duration_us, v ->> 7 AS request_id, \
+     v ->> 8 AS client_request_id, v -> 9 AS request_headers, v ->> 10 AS request_body, v ->> 11 AS response_body, \
+     v ->> 12 AS image_id, v ->> 13 AS fault_id \
+     FROM (SELECT b.first_id + e.key AS id, e.value AS v FROM request_journal_batches AS b, json_each(b.entries) AS e \
+           WHERE b.first_id BETWEEN ?6 AND ?7) \
+     WHERE id >= (SELECT first_kept FROM request_journal_meta)) \
+     WHERE (?1 IS NULL OR method = ?1) AND (?2 IS NULL OR instr(lower(path), lower(?2)) > 0) \
+     AND (?3 IS NULL OR status = ?3) AND (?4 IS NULL OR time >= ?4) ORDER BY id DESC LIMIT ?5";
+
+/// Batches one step of [`entries`] expands.
+const BATCHES_PER_STEP: i64 = 16;
+
+/// The entries a filter selects, newest first: batches are expanded newest first, a few at a time, until the limit is
+/// reached, so a look at the latest requests does not read the whole journal.
 pub async fn entries(db: &Database, filter: &EntryFilter) -> Result<Vec<StoredEntry>, ApiError> {
-    let rows = sqlx::query(
-        "SELECT id, time, method, path, query, api_version, status, duration_us, request_id, client_request_id, \
-         request_headers, request_body, response_body, image_id, fault_id FROM request_journal \
-         WHERE (?1 IS NULL OR method = ?1) AND (?2 IS NULL OR instr(lower(path), lower(?2)) > 0) \
-         AND (?3 IS NULL OR status = ?3) AND (?4 IS NULL OR time >= ?4) ORDER BY id DESC LIMIT ?5",
-    )
-    .bind(&filter.method)
-    .bind(&filter.path)
-    .bind(filter.status)
-    .bind(&filter.since)
-    .bind(filter.limit)
-    .fetch_all(&db.reader)
-    .await?;
-    rows.iter().map(StoredEntry::from_row).collect()
+    let mut found = Vec::new();
+    let mut before = i64::MAX;
+    while (found.len() as i64) < filter.limit {
+        let batches: Vec<i64> = sqlx::query_scalar(
+            "SELECT first_id FROM request_journal_batches WHERE first_id < ? ORDER BY first_id DESC LIMIT ?",
+        )
+        .bind(before)
+        .bind(BATCHES_PER_STEP)
+        .fetch_all(&db.reader)
+        .await?;
+        let (Some(&newest), Some(&oldest)) = (batches.first(), batches.last()) else {
+            break;
+        };
+        let rows = sqlx::query(ENTRIES_OF_BATCHES)
+            .bind(&filter.method)
+            .bind(&filter.path)
+            .bind(filter.status)
+            .bind(&filter.since)
+            .bind(filter.limit - found.len() as i64)
+            .bind(oldest)
+            .bind(newest)
+            .fetch_all(&db.reader)
+            .await?;
+        for row in &rows {
+            found.push(StoredEntry::from_row(row)?);
+        }
+        before = oldest;
+    }
+    Ok(found)
 }
 
-/// Deletes every entry.
+/// Deletes every entry; ids go on from where they were.
 pub async fn clear(db: &Database) -> Result<(), ApiError> {
     db.after_write(
         async {
             let mut tx = db.writer.begin().await?;
-            sqlx::query("DELETE FROM request_journal")
-                .execute(&mut *tx)
-                .await?;
+            for sql in [
+                "DELETE FROM request_journal_batches",
+                "UPDATE request_journal_meta SET first_kept = next_id",
+            ] {
+                sqlx::query(sql).execute(&mut *tx).await?;
+            }
             tx.commit().await?;
             Ok(())
         }

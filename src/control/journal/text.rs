@@ -48,6 +48,60 @@ pub fn selected_headers(headers: &actix_web::http::header::HeaderMap) -> String 
     String::from_utf8(out).unwrap_or_else(|_| "{}".to_owned())
 }
 
+/// A batch of entries as the JSON array `request_journal_batches.entries` holds: one array per entry with the
+/// columns of the `request_journal` view after `id`, in its order (migration V7). `request_headers` is already a JSON
+/// object and goes in as it is.
+pub fn batch_json(entries: &[Box<super::JournalEntry>]) -> String {
+    use std::io::Write;
+    fn text(out: &mut Vec<u8>, value: Option<&str>) {
+        match value {
+            // Most values (times, ids, paths) need no escape: one pass that the compiler vectorizes finds out, and
+            // they are copied as they are.
+            Some(value)
+                if !value.bytes().fold(false, |esc, b| {
+                    esc | (b < 0x20) | (b == b'"') | (b == b'\\')
+                }) =>
+            {
+                out.push(b'"');
+                out.extend_from_slice(value.as_bytes());
+                out.push(b'"');
+            }
+            // Writing a &str into a Vec cannot fail.
+            Some(value) => drop(serde_json::to_writer(&mut *out, value)),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.push(b',');
+    }
+    let mut out = Vec::with_capacity(entries.len() * 320 + 2);
+    out.push(b'[');
+    for (n, e) in entries.iter().enumerate() {
+        if n > 0 {
+            out.push(b',');
+        }
+        out.push(b'[');
+        for value in [&e.time, &e.method, &e.path, &e.query] {
+            text(&mut out, Some(value));
+        }
+        text(&mut out, e.api_version);
+        let _ = write!(out, "{},{},", e.status, e.duration_us);
+        text(&mut out, Some(&e.request_id));
+        text(&mut out, Some(&e.client_request_id));
+        out.extend_from_slice(e.request_headers.as_bytes());
+        out.push(b',');
+        for value in [&e.request_body, &e.response_body, &e.image_id] {
+            text(&mut out, value.as_deref());
+        }
+        let _ = match e.fault_id {
+            Some(id) => write!(out, "{id}"),
+            None => out.write_all(b"null"),
+        };
+        out.push(b']');
+    }
+    out.push(b']');
+    // Every piece written is UTF-8.
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
 /// A body as journal text, cut at `max` bytes on a character boundary (ending in `…` when cut). Only the kept bytes
 /// are converted: a page of images is not copied whole to keep its first 16 KiB.
 pub fn body_text(bytes: &[u8], max: usize) -> Option<String> {
