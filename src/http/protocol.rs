@@ -123,13 +123,12 @@ pub async fn protocol(
     let mut res = finish(served.res, &ids, served.cors);
     let took = started.elapsed();
     let status = res.status().as_u16();
-    tracing::info!(
-        request_id = %ids.request_id,
-        method = %seen.method,
-        target = %seen.target,
+    crate::telemetry::access(
+        &ids.request_id,
+        &seen.method,
+        &seen.target,
         status,
-        micros = took.as_micros() as u64,
-        "request"
+        took.as_micros() as u64,
     );
     if let Some(state) = &state {
         state
