@@ -37,7 +37,11 @@ pub struct RequestIds {
 
 impl RequestIds {
     fn for_request(req: &ServiceRequest) -> Self {
-        let request_id = Uuid::new_v4().to_string();
+        // Encoded into a buffer, not through `Display`'s formatter (one per request).
+        let request_id = Uuid::new_v4()
+            .hyphenated()
+            .encode_lower(&mut Uuid::encode_buffer())
+            .to_owned();
         let client_request_id = req
             .headers()
             .get("client-request-id")

@@ -183,9 +183,10 @@ async fn write_batch(
     use sqlx::Connection;
     let count = i64::try_from(entries.len()).unwrap_or(i64::MAX);
     let mut tx = conn.begin().await?;
+    // Read, then update: `UPDATE … RETURNING` would build SQLite's ephemeral table for the returned row (a temporary
+    // b-tree and its page cache) on every batch. The writer connection is the only writer.
     let ids: Vec<(i64, i64)> = sqlx::query_as(
-        "UPDATE request_journal_meta SET next_id = next_id + ?1, \
-         first_kept = max(first_kept, next_id + ?1 - ?2) RETURNING next_id - ?1, first_kept",
+        "SELECT next_id, max(first_kept, next_id + ?1 - ?2) FROM request_journal_meta",
     )
     .bind(count)
     .bind(i64::try_from(max).unwrap_or(i64::MAX))
@@ -194,6 +195,11 @@ async fn write_batch(
     let Some(&(first_id, first_kept)) = ids.first() else {
         return Err(sqlx::Error::RowNotFound);
     };
+    sqlx::query("UPDATE request_journal_meta SET next_id = ?, first_kept = ?")
+        .bind(first_id + count)
+        .bind(first_kept)
+        .execute(&mut *tx)
+        .await?;
     sqlx::query(
         "INSERT INTO request_journal_batches (first_id, last_id, entries) VALUES (?, ?, ?)",
     )
