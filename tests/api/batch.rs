@@ -6,19 +6,11 @@ use crate::helpers::{assert_error, body, spawn_app, spawn_with, TestApp, COLLECT
 use cloudpc_emulator::config::AuthMode;
 
 async fn batch(app: &TestApp, ver: &str, requests: Value) -> reqwest::Response {
-    app.client
-        .post(format!("{}/{ver}/$batch", app.address))
-        .json(&json!({ "requests": requests }))
-        .send()
-        .await
-        .unwrap()
+    app.batch(ver, requests).await
 }
 
 async fn responses(app: &TestApp, ver: &str, requests: Value) -> Vec<Value> {
-    let res = batch(app, ver, requests).await;
-    assert_eq!(res.status(), 200);
-    let body: Value = res.json().await.unwrap();
-    body["responses"].as_array().unwrap().clone()
+    app.batch_responses(ver, requests).await
 }
 
 fn create(id: &str, name: &str) -> Value {
@@ -49,7 +41,14 @@ async fn a_batch_creates_three_images_gets_one_and_lists_them() {
     );
     for r in &got[..3] {
         assert_eq!(r["status"], 201);
-        assert!(r["headers"]["location"]
+        // Spelled as Graph spells them: clients look item headers up by exact name.
+        assert_eq!(r["headers"]["OData-Version"], "4.0");
+        assert!(r["headers"]["Content-Type"]
+            .as_str()
+            .unwrap()
+            .starts_with("application/json"));
+        assert!(r["headers"].get("content-type").is_none());
+        assert!(r["headers"]["Location"]
             .as_str()
             .unwrap()
             .starts_with(&app.images("v1.0", "/")));
@@ -246,5 +245,5 @@ async fn items_are_authorized_and_faulted_on_their_own() {
         .unwrap();
     let got: Value = res.json().await.unwrap();
     assert_eq!(got["responses"][0]["status"], 503);
-    assert_eq!(got["responses"][0]["headers"]["retry-after"], "1");
+    assert_eq!(got["responses"][0]["headers"]["Retry-After"], "1");
 }

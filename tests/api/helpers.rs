@@ -102,6 +102,24 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// POSTs `{"requests": requests}` to `/{ver}/$batch`; the caller asserts what it expects.
+    pub async fn batch(&self, ver: &str, requests: Value) -> reqwest::Response {
+        self.client
+            .post(format!("{}/{ver}/$batch", self.address))
+            .json(&json!({ "requests": requests }))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// A batch's item responses (the batch itself answered 200).
+    pub async fn batch_responses(&self, ver: &str, requests: Value) -> Vec<Value> {
+        let res = self.batch(ver, requests).await;
+        assert_eq!(res.status(), 200);
+        let body: Value = res.json().await.unwrap();
+        body["responses"].as_array().unwrap().clone()
+    }
+
     /// Moves the emulator's clock forward through the control plane (uploads that fall due complete); its answer.
     pub async fn advance_clock(&self, seconds: i64) -> Value {
         let res = self

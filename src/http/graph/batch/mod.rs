@@ -207,12 +207,12 @@ async fn answer_of(res: ServiceResponse<BoxBody>) -> Answer {
     for (name, value) in res.headers() {
         if name != "date" && name != "content-length" {
             if let Ok(v) = value.to_str() {
-                headers.insert(name.as_str().to_owned(), json!(v));
+                headers.insert(graph_spelling(name.as_str()), json!(v));
             }
         }
     }
     let json_body = headers
-        .get("content-type")
+        .get("Content-Type")
         .and_then(Value::as_str)
         .is_some_and(|ct| ct.starts_with("application/json"));
     let bytes = to_bytes(res.into_body()).await.unwrap_or_default();
@@ -229,6 +229,32 @@ async fn answer_of(res: ServiceResponse<BoxBody>) -> Answer {
     }
 }
 
+/// An item response's header name as Graph spells it: the standard and OData headers capitalized (`Content-Type`,
+/// `Location`, `OData-Version`), Graph's own lower case (`request-id`, `client-request-id`). Clients look item headers
+/// up by exact name: the JavaScript client's `BatchResponseContent` reads `Content-Type`, and with `content-type`
+/// every JSON body it returned read `"[object Object]"`.
+fn graph_spelling(name: &str) -> String {
+    const SPELLED: [&str; 13] = [
+        "Allow",
+        "Cache-Control",
+        "Content-Type",
+        "Deprecation",
+        "ETag",
+        "Link",
+        "Location",
+        "OData-Version",
+        "Preference-Applied",
+        "Retry-After",
+        "Strict-Transport-Security",
+        "Sunset",
+        "WWW-Authenticate",
+    ];
+    SPELLED
+        .iter()
+        .find(|s| s.eq_ignore_ascii_case(name))
+        .map_or_else(|| name.to_owned(), |s| (*s).to_owned())
+}
+
 /// An answer the batch gives an item itself (424, or 400 for a URL outside this version and host).
 fn error_answer(status: u16, code: &str, message: &str) -> Answer {
     let request_id = uuid::Uuid::new_v4().to_string();
@@ -240,7 +266,7 @@ fn error_answer(status: u16, code: &str, message: &str) -> Answer {
     let envelope = render_envelope(&error, &date, &request_id, &request_id);
     let body = RawValue::from_string(String::from_utf8_lossy(&envelope).into_owned()).ok();
     let mut headers = Map::new();
-    headers.insert("content-type".into(), json!("application/json"));
+    headers.insert("Content-Type".into(), json!("application/json"));
     headers.insert("request-id".into(), json!(request_id));
     Answer {
         status,
