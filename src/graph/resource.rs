@@ -57,6 +57,9 @@ pub struct PropertyDef<P: 'static> {
 pub trait Described: Copy + Eq + 'static {
     /// Every property, in the enum's order.
     const TABLE: &'static [PropertyDef<Self>];
+    /// The properties Graph's metadata declares `Nullable="false"` (an entity's key aside, which `graph.entity`
+    /// declares). Graph declares almost every property nullable, whatever the emulator stores (`always_set`).
+    const NOT_NULLABLE: &'static [Self] = &[];
 
     /// The position in the enum (`self as usize`).
     fn index(self) -> usize;

@@ -97,6 +97,7 @@ pub const CATALOG_COLUMNS: [&str; 10] = [
 
 impl Described for SourceProperty {
     const TABLE: &'static [Def] = &PROPERTIES;
+    const NOT_NULLABLE: &'static [Self] = &[P::ResourceId];
 
     fn index(self) -> usize {
         self as usize

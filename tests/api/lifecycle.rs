@@ -316,7 +316,8 @@ async fn reupload_works_like_retry_upload_with_deprecation_headers() {
         .await
         .unwrap();
     assert_eq!(res.status(), 204);
-    assert!(res.headers().contains_key("deprecation"));
+    // RFC 9745: the date Graph published (2026-01-09) as a structured-field date.
+    assert_eq!(res.headers()["deprecation"], "@1767916800");
     assert_eq!(res.headers()["sunset"], "Thu, 25 Jun 2026 00:00:00 GMT");
     assert_eq!(get(&app, "beta", &id).await["status"], "pending");
     advance(&app, 3600);

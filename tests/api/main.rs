@@ -10,6 +10,7 @@ mod helpers;
 mod identity;
 mod isolation;
 mod lifecycle;
+mod metadata;
 mod process;
 mod protocol;
 mod query;

@@ -171,7 +171,9 @@ pub async fn retry_upload(
     Ok(res.finish())
 }
 
-/// When `reupload` was deprecated: one year before its sunset, Graph's usual notice.
-const REUPLOAD_DEPRECATED: &str = "Wed, 25 Jun 2025 00:00:00 GMT";
-/// When the real service stops answering `reupload` (docs/api.md).
-const REUPLOAD_SUNSET: &str = "Thu, 25 Jun 2026 00:00:00 GMT";
+/// When `reupload` was deprecated (2026-01-09, Graph's published date; `metadata::REUPLOAD_DEPRECATED_ON`), as RFC
+/// 9745 writes it: a structured-field date, seconds since the epoch.
+pub(crate) const REUPLOAD_DEPRECATED: &str = "@1767916800";
+/// When the real service stops answering `reupload` (2026-06-25; `metadata::REUPLOAD_REMOVED_ON`), an HTTP date as
+/// RFC 8594 writes it.
+pub(crate) const REUPLOAD_SUNSET: &str = "Thu, 25 Jun 2026 00:00:00 GMT";

@@ -8,6 +8,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 pub mod batch;
 pub mod device_images;
 pub mod device_images_list;
+pub mod metadata;
 pub mod source_images;
 
 use crate::error::ApiError;
@@ -46,9 +47,16 @@ pub async fn dispatch(
             shorten(first)
         ))
     })?;
+    let rest = &segments[1..];
+    // The metadata document needs no token, as Graph's (the Host and cross-site rules still applied).
+    if matches!(rest, [s] if s == "$metadata") {
+        return match *req.method() {
+            Method::GET => metadata::handle(&req, version),
+            _ => Err(ApiError::MethodNotAllowed("GET")),
+        };
+    }
     // Reads need a read permission, everything else a write permission (docs/fidelity.md#methods-and-permissions); a batch only a
     // valid token, since each of its items is checked on its own.
-    let rest = &segments[1..];
     let is_batch = matches!(rest, [s] if s.eq_ignore_ascii_case("$batch"));
     let access = match *req.method() {
         _ if is_batch => Access::Any,
