@@ -1,7 +1,7 @@
 -- V7: the request journal is stored a batch per row (issue 17, docs/control-plane.md#request-journal).
 --
 -- A row per request cost a GET by id about a third of its CPU (14 bound values, a B-tree insert and, once the journal
--- was full, a delete per request). The writer already gathers entries into batches of up to 512; it now stores each
+-- was full, a delete per request). The writer already gathered entries into batches; it now stores each
 -- batch as one row holding a JSON array, and prunes whole batches. `request_journal` stays readable with the same
 -- columns, ids and order: it is now a view that expands the batches.
 

@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde::Serialize;
 use serde_json::Value;
 use sqlx::Row;
-use tokio::sync::{mpsc, oneshot, Mutex};
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot, Mutex, Notify};
 use tokio::task::JoinHandle;
 
 use crate::db::Database;
@@ -18,11 +20,11 @@ mod text;
 pub use text::{body_text, request_body_text, selected_headers};
 
 /// Entries waiting for the writer before new ones are dropped.
-const CAPACITY: usize = 8192;
+const CAPACITY: usize = 16384;
 /// Most entries one transaction writes.
-const BATCH: usize = 512;
+const BATCH: usize = 4096;
 /// How long a batch may gather before it is written.
-const GATHER: std::time::Duration = std::time::Duration::from_millis(20);
+const GATHER: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// One answered request.
 #[derive(Debug, Clone)]
@@ -53,6 +55,8 @@ enum Msg {
 /// The journal's sending side and its writer task.
 pub struct Journal {
     sender: Option<mpsc::Sender<Msg>>,
+    /// Ends the writer's gathering at once when a flush is waiting (entries do not wake it).
+    flushing: Arc<Notify>,
     task: Mutex<Option<JoinHandle<()>>>,
     /// Entries lost to a full channel.
     pub dropped: AtomicU64,
@@ -66,15 +70,18 @@ impl Journal {
         if max == 0 {
             return Self {
                 sender: None,
+                flushing: Arc::default(),
                 task: Mutex::new(None),
                 dropped: AtomicU64::new(0),
                 body_max,
             };
         }
         let (sender, receiver) = mpsc::channel(CAPACITY);
-        let task = tokio::spawn(write_loop(db, receiver, max));
+        let flushing = Arc::new(Notify::new());
+        let task = tokio::spawn(write_loop(db, receiver, max, flushing.clone()));
         Self {
             sender: Some(sender),
+            flushing,
             task: Mutex::new(Some(task)),
             dropped: AtomicU64::new(0),
             body_max,
@@ -99,6 +106,7 @@ impl Journal {
         if let Some(sender) = &self.sender {
             let (done, wait) = oneshot::channel();
             if sender.send(Msg::Flush(done)).await.is_ok() {
+                self.flushing.notify_one();
                 let _ = wait.await;
             }
         }
@@ -114,13 +122,21 @@ impl Journal {
     }
 }
 
-async fn write_loop(db: Database, mut receiver: mpsc::Receiver<Msg>, max: u64) {
+async fn write_loop(
+    db: Database,
+    mut receiver: mpsc::Receiver<Msg>,
+    max: u64,
+    flushing: Arc<Notify>,
+) {
     let mut batch = Vec::with_capacity(BATCH);
     while receiver.recv_many(&mut batch, BATCH).await > 0 {
         // Let a batch gather: a transaction per entry or two would cost more than the requests themselves. A flush
         // does not wait.
         if batch.len() < BATCH && !batch.iter().any(|m| matches!(m, Msg::Flush(_))) {
-            tokio::time::sleep(GATHER).await;
+            tokio::select! {
+                () = tokio::time::sleep(GATHER) => {}
+                () = flushing.notified() => {}
+            }
             while batch.len() < BATCH {
                 match receiver.try_recv() {
                     Ok(msg) => batch.push(msg),
