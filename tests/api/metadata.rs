@@ -1,5 +1,7 @@
-//! `$metadata` (issue 18, docs/api.md#metadata): the CSDL of each version equals Graph's published metadata for what
-//! the emulator serves, needs no token, and every `@odata.context` the emulator emits resolves in it.
+//! `$metadata` and OpenAPI (issue 18, docs/api.md#metadata): the CSDL of each version equals Graph's published
+//! metadata for what the emulator serves, needs no token, and every `@odata.context` the emulator emits resolves in
+//! it; the OpenAPI documents list every route and describe the same types and enums. (`tests/openapi/run.sh` runs
+//! the independent tools on them.)
 
 use std::collections::BTreeSet;
 
@@ -290,5 +292,86 @@ async fn every_odata_context_the_emulator_emits_resolves_in_its_metadata() {
         let text = res.text().await.unwrap();
         let doc = roxmltree::Document::parse(&text).unwrap();
         resolve(&doc, fragment);
+    }
+}
+
+#[tokio::test]
+async fn the_openapi_documents_list_every_route_and_the_csdls_types() {
+    let app = spawn_app().await;
+    let missing = app.get(&app.control("/openapi/v2.json")).await;
+    assert_error(missing, 404, "ResourceNotFound").await;
+    for version in ["v1.0", "beta"] {
+        let doc: Value = app
+            .get_json(&app.control(&format!("/openapi/{version}.json")))
+            .await;
+        assert_eq!(doc["openapi"], "3.0.3");
+        assert_eq!(doc["servers"][0]["url"], format!("/{version}"));
+        let mut routes: Vec<String> = Vec::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for method in ["get", "post", "delete", "patch", "put"] {
+                if item.get(method).is_some() {
+                    routes.push(format!("{method} {path}"));
+                }
+            }
+        }
+        routes.sort();
+        let c = format!("/{COLLECTION}");
+        let mut expected = vec![
+            "get /$metadata".to_owned(),
+            "post /$batch".to_owned(),
+            format!("get {c}"),
+            format!("post {c}"),
+            format!("get {c}/$count"),
+            format!("get {c}/getSourceImages()"),
+            format!("get {c}/{{id}}"),
+            format!("delete {c}/{{id}}"),
+        ];
+        if version == "beta" {
+            expected.push(format!("post {c}/{{id}}/retryUpload"));
+            expected.push(format!("post {c}/{{id}}/reupload"));
+        }
+        expected.sort();
+        assert_eq!(routes, expected, "{version}");
+
+        // The same properties and enum members as the CSDL of the version.
+        let text = metadata(&app, version).await;
+        let csdl = roxmltree::Document::parse(&text).unwrap();
+        let schema = schema(&csdl);
+        let image = named(schema, "EntityType", "cloudPcDeviceImage").unwrap();
+        let mut from_csdl: Vec<&str> = image
+            .children()
+            .filter(|n| n.has_tag_name((EDM, "Property")))
+            .map(|n| n.attribute("Name").unwrap())
+            .chain(["id"])
+            .collect();
+        from_csdl.sort_unstable();
+        let schemas = &doc["components"]["schemas"];
+        let mut from_openapi: Vec<&str> = schemas["microsoft.graph.cloudPcDeviceImage"]
+            ["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        from_openapi.sort_unstable();
+        assert_eq!(from_openapi, from_csdl, "{version}");
+        for ty in schema
+            .children()
+            .filter(|n| n.has_tag_name((EDM, "EnumType")))
+        {
+            let members: Vec<&str> = ty
+                .children()
+                .filter(|n| n.is_element())
+                .map(|n| n.attribute("Name").unwrap())
+                .collect();
+            let name = ty.attribute("Name").unwrap();
+            assert_eq!(schemas[name]["enum"], json!(members), "{version} {name}");
+        }
+        let create = &schemas["imageCreate"];
+        assert_eq!(
+            create["required"],
+            json!(["displayName", "version", "sourceImageResourceId"])
+        );
+        assert_eq!(create["additionalProperties"], false);
     }
 }

@@ -18,18 +18,12 @@ pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; rm -rf "$workdir"; }
 trap cleanup EXIT
 
-# start NAME ARGS…: starts the emulator, waits for its line, sets $url.
+# shellcheck source=tests/lib.sh
+. tests/lib.sh
+# start NAME ARGS…: starts the emulator on its own database, waits for its line, sets $url.
 start() {
   local name=$1; shift
-  "$bin" --listen 127.0.0.1:0 --database "$workdir/$name/sdk.db" "$@" >"$workdir/$name.out" 2>"$workdir/$name.err" &
-  pids+=($!)
-  for _ in $(seq 1 100); do
-    grep -q '^listening on ' "$workdir/$name.out" && break
-    kill -0 "${pids[-1]}" 2>/dev/null || { cat "$workdir/$name.err"; exit 1; }
-    sleep 0.1
-  done
-  url=$(sed -n 's/^listening on //p' "$workdir/$name.out")
-  [ -n "$url" ] || { echo "the emulator did not start"; cat "$workdir/$name.err"; exit 1; }
+  start_emulator "$workdir/$name" --database "$workdir/$name/sdk.db" "$@"
 }
 mkdir -p "$workdir/http" "$workdir/https"
 

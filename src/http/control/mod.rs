@@ -28,6 +28,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .wrap(from_fn(admin_guard))
             .route("/health", web::get().to(health))
             .route("/ready", web::get().to(ready))
+            .route("/openapi/{file}", web::get().to(openapi))
             .route("/reset", web::post().to(state::reset))
             .route("/state", web::get().to(state::export))
             .route("/tenants", web::get().to(tenants::list))
@@ -61,6 +62,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// `GET /_emulator/health`: 200 while the process serves requests.
 async fn health() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
+}
+
+/// `GET /_emulator/openapi/beta.json` and `…/v1.0.json`: the OpenAPI 3.0 document of a version's Graph routes.
+async fn openapi(file: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let version = file
+        .strip_suffix(".json")
+        .and_then(crate::graph::ApiVersion::parse)
+        .ok_or_else(|| {
+            ApiError::NotFound("The OpenAPI documents are beta.json and v1.0.json.".into())
+        })?;
+    Ok(HttpResponse::Ok().json(crate::http::graph::openapi::document(version)))
 }
 
 /// `GET /_emulator/ready`: 200 when the database answers and carries every migration; 503 otherwise.

@@ -9,6 +9,7 @@ pub mod batch;
 pub mod device_images;
 pub mod device_images_list;
 pub mod metadata;
+pub mod openapi;
 pub mod source_images;
 
 use crate::error::ApiError;

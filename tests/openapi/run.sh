@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Checks the emulator's descriptions of itself with tools nobody here wrote (issue 18, docs/api.md#openapi):
+# - OASIS's odata-openapi (npm, pinned) converts each version's $metadata (CSDL) to OpenAPI without an error;
+# - openapi-spec-validator (PyPI, pinned) accepts both OpenAPI documents the emulator serves, and the converted ones;
+# - Schemathesis (PyPI, pinned) runs against a live release build with each document, 25 examples per operation with
+#   fixed seeds, and must find no server error, no response that does not conform to the document (status code,
+#   content type, body schema).
+# Usage: tests/openapi/run.sh   (from anywhere; creates tests/openapi/.venv on first use; about two minutes)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+
+venv=tests/openapi/.venv
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/openapi/requirements.txt
+workdir=$(mktemp -d)
+npm install --silent --no-audit --no-fund --prefix "$workdir/npm" odata-openapi@0.29.0 >/dev/null
+
+cargo build --release --quiet
+bin=${CARGO_TARGET_DIR:-./target}/release/cloudpc-emulator
+pids=()
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; rm -rf "$workdir"; }
+trap cleanup EXIT
+# shellcheck source=tests/lib.sh
+. tests/lib.sh
+start_emulator "$workdir/emulator" --database "$workdir/openapi.db" --auth none
+
+cd "$workdir"  # Schemathesis and Hypothesis keep their state in the working directory.
+for version in v1.0 beta; do
+  echo "-- $version"
+  curl -sf "$url/$version/\$metadata" >"$version.xml"
+  "$workdir/npm/node_modules/.bin/odata-openapi3" -p -t "$version.converted.json" "$version.xml" 2>"$version.convert.err"
+  if [ -s "$version.convert.err" ]; then cat "$version.convert.err"; exit 1; fi
+  grep -q 'deviceImages' "$version.converted.json" || { echo "odata-openapi lost the device images"; exit 1; }
+  curl -sf "$url/_emulator/openapi/$version.json" >"$version.json"
+  "$root/$venv/bin/openapi-spec-validator" "$version.json" "$version.converted.json"
+  for seed in 1 2; do
+    timeout 600 "$root/$venv/bin/schemathesis" run "$version.json" --url "$url/$version" \
+      --max-examples 25 --seed "$seed" \
+      --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance
+  done
+done
+kill -TERM "${pids[@]}"; wait "${pids[@]}" || true; pids=()
