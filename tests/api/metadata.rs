@@ -373,5 +373,13 @@ async fn the_openapi_documents_list_every_route_and_the_csdls_types() {
             json!(["displayName", "version", "sourceImageResourceId"])
         );
         assert_eq!(create["additionalProperties"], false);
+        // A Host the emulator does not answer to is possible on every route.
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                if method != "parameters" {
+                    assert!(op["responses"].get("421").is_some(), "{method} {path}");
+                }
+            }
+        }
     }
 }

@@ -40,8 +40,9 @@ pub fn document(version: ApiVersion) -> Value {
     })
 }
 
-/// The statuses every Graph route of the emulator may answer with the error envelope, besides its own.
-const ERRORS: [u16; 6] = [400, 401, 403, 429, 500, 503];
+/// The statuses every Graph route of the emulator may answer with the error envelope, besides its own: 421 is a
+/// `Host` the emulator does not answer to (docs/security.md).
+const ERRORS: [u16; 7] = [400, 401, 403, 421, 429, 500, 503];
 
 /// An operation: its id, summary, parameters (names of `components/parameters`), request body schema, its success
 /// status and response, and the error statuses it adds to [`ERRORS`].
@@ -145,6 +146,7 @@ fn paths(version: ApiVersion) -> Value {
                 "responses": {
                     "200": { "description": "CSDL XML", "content": { "application/xml": { "schema": { "type": "string" } } } },
                     "400": json_response("Graph's error envelope", schema_ref("errorResponse")),
+                    "421": json_response("Graph's error envelope", schema_ref("errorResponse")),
                 },
             },
         },
