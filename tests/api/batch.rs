@@ -2,16 +2,8 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_error, body, spawn_app, spawn_with, TestApp, COLLECTION};
+use crate::helpers::{assert_error, body, spawn_app, spawn_with, COLLECTION};
 use cloudpc_emulator::config::AuthMode;
-
-async fn batch(app: &TestApp, ver: &str, requests: Value) -> reqwest::Response {
-    app.batch(ver, requests).await
-}
-
-async fn responses(app: &TestApp, ver: &str, requests: Value) -> Vec<Value> {
-    app.batch_responses(ver, requests).await
-}
 
 fn create(id: &str, name: &str) -> Value {
     json!({"id": id, "method": "POST", "url": format!("/{COLLECTION}"),
@@ -21,8 +13,7 @@ fn create(id: &str, name: &str) -> Value {
 #[tokio::test]
 async fn a_batch_creates_three_images_gets_one_and_lists_them() {
     let app = spawn_app().await;
-    let got = responses(
-        &app,
+    let got = app.batch_responses(
         "v1.0",
         json!([
             create("a", "Batch A"),
@@ -67,8 +58,7 @@ async fn a_batch_creates_three_images_gets_one_and_lists_them() {
     assert_eq!(names, ["Batch A", "Batch B", "Batch C"]);
 
     // Get one by its id, as a second batch; the absolute URL form the Python SDK sends works too.
-    let one = responses(
-        &app,
+    let one = app.batch_responses(
         "v1.0",
         json!([{"id": "1", "method": "GET", "url": app.images("v1.0", &format!("/{}", ids[1]))}]),
     )
@@ -100,8 +90,7 @@ async fn a_batch_creates_three_images_gets_one_and_lists_them() {
 #[tokio::test]
 async fn failed_dependencies_give_424_and_items_keep_their_own_errors() {
     let app = spawn_app().await;
-    let got = responses(
-        &app,
+    let got = app.batch_responses(
         "beta",
         json!([
             {"id": "missing", "method": "GET", "url": format!("/{COLLECTION}/6f9619ff-8b86-d011-b42d-00cf4fc964ff")},
@@ -177,7 +166,7 @@ async fn malformed_batches_are_400() {
         ),
     ];
     for (case, requests) in cases {
-        let msg = assert_error(batch(&app, "v1.0", requests).await, 400, "badRequest").await;
+        let msg = assert_error(app.batch("v1.0", requests).await, 400, "badRequest").await;
         assert!(msg.starts_with("Invalid batch request"), "{case}: {msg}");
     }
     let res = app

@@ -373,6 +373,10 @@ async fn the_openapi_documents_list_every_route_and_the_csdls_types() {
             json!(["displayName", "version", "sourceImageResourceId"])
         );
         assert_eq!(create["additionalProperties"], false);
+        assert!(create["properties"]["displayName"]
+            .get("nullable")
+            .is_none());
+        assert_eq!(create["properties"]["operatingSystem"]["nullable"], true);
         // A Host the emulator does not answer to is possible on every route.
         for (path, item) in doc["paths"].as_object().unwrap() {
             for (method, op) in item.as_object().unwrap() {

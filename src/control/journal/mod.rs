@@ -4,12 +4,11 @@
 //! beyond `--journal-max`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::Value;
 use sqlx::Row;
-use std::sync::Arc;
-
 use tokio::sync::{mpsc, oneshot, Mutex, Notify};
 use tokio::task::JoinHandle;
 

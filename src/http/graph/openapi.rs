@@ -284,8 +284,8 @@ fn property_schema<P>(def: &PropertyDef<P>, direction: Direction) -> Value {
     }
 }
 
-/// What a create accepts in `version`: the image's properties (enums without the sentinel and the evolvable members
-/// a request must opt in to), `@odata.type`, and nothing else; `displayName`, `version` and `sourceImageResourceId`
+/// What a create accepts in `version`: the image's properties, null meaning absent for the optional ones (enums
+/// without the sentinel and the evolvable members a request must opt in to), `@odata.type`, and nothing else; `displayName`, `version` and `sourceImageResourceId`
 /// required (docs/fidelity.md).
 fn create_schema(version: ApiVersion) -> Value {
     let mut schema = object::<Property>(version, Input);
@@ -298,6 +298,12 @@ fn create_schema(version: ApiVersion) -> Value {
         "pattern": "^/subscriptions/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/resourceGroups/\
             [A-Za-z0-9._()-]{1,90}/providers/Microsoft\\.Compute/images/[A-Za-z0-9._()-]{1,90}$",
     });
+    // A null optional property is taken as absent; a null required one is refused.
+    for required in ["displayName", "version", "sourceImageResourceId"] {
+        if let Some(property) = schema["properties"][required].as_object_mut() {
+            property.remove("nullable");
+        }
+    }
     schema["required"] = json!(["displayName", "version", "sourceImageResourceId"]);
     schema["additionalProperties"] = json!(false);
     schema
