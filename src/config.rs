@@ -41,6 +41,27 @@ pub enum Command {
               value_parser = clap::value_parser!(i64).range(-86_400..=31_536_000))]
         lifetime: i64,
     },
+    /// Send the Graph requests of a HAR file (GET /_emulator/requests?format=har) again, in order, against an
+    /// emulator; report every status that differs (and bodies, with --compare-bodies). Exit 0 when nothing differs.
+    Replay {
+        /// The HAR file.
+        file: String,
+        /// The emulator to replay against, e.g. http://127.0.0.1:8080.
+        #[arg(long)]
+        url: String,
+        /// Also compare response bodies (ids, request ids and timestamps aside) where the recording kept them.
+        #[arg(long)]
+        compare_bodies: bool,
+        /// The bearer token to send where the recording sent one; default: minted by the target's /_emulator/token.
+        #[arg(long)]
+        token: Option<String>,
+        /// The tenant of the minted token; default: the emulator's default tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Accept the target's TLS certificate without checking it (an emulator's self-signed one).
+        #[arg(long)]
+        insecure: bool,
+    },
 }
 
 /// Everything the server needs to start.
@@ -128,6 +149,15 @@ pub struct Settings {
     /// More names for the self-signed certificate (comma-separated in the environment).
     #[arg(long, env = "EMULATOR_TLS_SAN", value_delimiter = ',')]
     pub tls_san: Vec<String>,
+    /// A state document (JSON, or YAML when it ends in .yaml/.yml) to start with: images of any tenant and status,
+    /// catalog entries, fault rules, the clock (docs/state.md). Applied before the emulator listens; a bad one stops
+    /// the start, naming the entry.
+    #[arg(long, env = "EMULATOR_SEED")]
+    pub seed: Option<String>,
+    /// When the seed is applied: `new` only at the first start of a new database; `always` at every start, after a
+    /// reset.
+    #[arg(long, env = "EMULATOR_SEED_MODE", value_enum, default_value_t = SeedMode::New)]
+    pub seed_mode: SeedMode,
 }
 
 impl Settings {
@@ -155,6 +185,8 @@ impl Settings {
             tls_key: None,
             tls_self_signed: false,
             tls_san: Vec::new(),
+            seed: None,
+            seed_mode: SeedMode::New,
         }
     }
 }
@@ -180,6 +212,15 @@ pub enum AuthMode {
     None,
     Bearer,
     Jwt,
+}
+
+/// When `--seed` is applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SeedMode {
+    /// At the first start of a new database.
+    New,
+    /// At every start, after a reset.
+    Always,
 }
 
 /// SQLite's `synchronous` setting in WAL mode.

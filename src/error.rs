@@ -77,7 +77,8 @@ impl ApiError {
         code.to_owned()
     }
 
-    fn message(&self) -> String {
+    /// The message the envelope carries (never an internal cause).
+    pub fn message(&self) -> String {
         match self {
             Self::BadRequest(m)
             | Self::Routing(m)

@@ -10,8 +10,10 @@
 //!   rules, the journal, the metrics).
 //! - Protocol kit: [`graph`] (bodies, values, enums, paths, OData) and [`error`] (the one error type and Graph's
 //!   envelope).
-//! - Infrastructure: [`db`], [`config`], [`clock`], [`telemetry`], [`tls`], [`files`], [`healthcheck`].
+//! - Infrastructure: [`db`], [`config`], [`clock`], [`telemetry`], [`tls`], [`files`], [`healthcheck`], [`client`]
+//!   (the subcommands' HTTP client), [`replay`].
 
+pub mod client;
 pub mod clock;
 pub mod config;
 pub mod control;
@@ -25,6 +27,7 @@ pub mod http;
 pub mod identity;
 #[doc(hidden)]
 pub mod properties;
+pub mod replay;
 pub mod source_images;
 pub mod telemetry;
 pub mod tls;

@@ -31,6 +31,24 @@ async fn main() -> ExitCode {
             )
             .await
         }
+        Some(Command::Replay {
+            file,
+            url,
+            compare_bodies,
+            token,
+            tenant,
+            insecure,
+        }) => {
+            return cloudpc_emulator::replay::run(&cloudpc_emulator::replay::Options {
+                file,
+                url,
+                compare_bodies,
+                token,
+                tenant,
+                admin_token: cli.settings.admin_token.clone(),
+                insecure,
+            })
+        }
         None => {}
     }
     telemetry::init();

@@ -5,4 +5,5 @@
 pub mod faults;
 pub mod journal;
 pub mod metrics;
+pub mod state;
 pub mod store;

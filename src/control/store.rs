@@ -2,6 +2,7 @@
 //! parse, call these, and answer; every write is one transaction on the writer connection.
 
 use sqlx::sqlite::SqliteRow;
+use sqlx::SqliteConnection;
 
 use super::faults::{Action, FaultRule};
 use crate::db::Database;
@@ -71,7 +72,6 @@ pub async fn insert_fault_rule(
 ) -> Result<i64, ApiError> {
     db.after_write(
         async {
-            let c = ActionColumns::of(&rule.action);
             let mut tx = db.writer.begin().await?;
             // The writer is one connection, so the count and the insert cannot interleave with another add.
             let stored: Vec<i64> = sqlx::query_scalar("SELECT count(*) FROM fault_rules")
@@ -82,30 +82,9 @@ pub async fn insert_fault_rule(
                     "At most {max_rules} fault rules may exist at once; delete some first (DELETE /_emulator/faults)."
                 )));
             }
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO fault_rules (created, method, path_pattern, api_version, action, status, error_code, message, \
-                 retry_after, latency_ms, throttle_limit, throttle_window_s, probability, remaining) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            )
-            .bind(&rule.created)
-            .bind(&rule.method)
-            .bind(&rule.path)
-            .bind(&rule.api_version)
-            .bind(c.action)
-            .bind(c.status)
-            .bind(c.code)
-            .bind(c.message)
-            .bind(c.retry_after)
-            .bind(c.latency_ms)
-            .bind(c.limit)
-            .bind(c.window_seconds)
-            .bind(rule.probability)
-            .bind(rule.remaining)
-            .fetch_all(&mut *tx)
-            .await?
-            .first()
-            .copied()
-            .ok_or_else(|| ApiError::internal("INSERT … RETURNING returned no row"))?;
+            let id = insert_fault_rule_in(&mut tx, rule)
+                .await?
+                .ok_or_else(|| ApiError::internal("a new rule's id was taken"))?;
             tx.commit().await?;
             Ok(id)
         }
@@ -197,30 +176,97 @@ pub async fn reset(db: &Database, catalog: bool) -> Result<(), ApiError> {
     db.after_write(
         async {
             let mut tx = db.writer.begin().await?;
-            for sql in [
-                "DELETE FROM device_images",
-                "DELETE FROM request_journal_batches",
-                "UPDATE request_journal_meta SET next_id = 1, first_kept = 1",
-                "DELETE FROM fault_rules",
-                "UPDATE emulator_state SET clock_offset_ms = 0",
-                "DELETE FROM sqlite_sequence WHERE name IN ('device_images', 'fault_rules')",
-            ] {
-                sqlx::query(sql).execute(&mut *tx).await?;
-            }
-            if catalog {
-                for sql in [
-                    "DELETE FROM source_images",
-                    "DELETE FROM sqlite_sequence WHERE name = 'source_images'",
-                    "INSERT INTO source_images SELECT * FROM source_image_seeds",
-                ] {
-                    sqlx::query(sql).execute(&mut *tx).await?;
-                }
-            }
+            reset_in(&mut tx, catalog).await?;
             tx.commit().await?;
             Ok(())
         }
         .await,
     )
+}
+
+/// [`reset`] inside the caller's transaction.
+pub async fn reset_in(tx: &mut SqliteConnection, catalog: bool) -> Result<(), sqlx::Error> {
+    for sql in [
+        "DELETE FROM device_images",
+        "DELETE FROM request_journal_batches",
+        "UPDATE request_journal_meta SET next_id = 1, first_kept = 1",
+        "DELETE FROM fault_rules",
+        "UPDATE emulator_state SET clock_offset_ms = 0",
+        "DELETE FROM sqlite_sequence WHERE name IN ('device_images', 'fault_rules')",
+    ] {
+        sqlx::query(sql).execute(&mut *tx).await?;
+    }
+    if catalog {
+        for sql in [
+            "DELETE FROM source_images",
+            "DELETE FROM sqlite_sequence WHERE name = 'source_images'",
+            "INSERT INTO source_images SELECT * FROM source_image_seeds",
+        ] {
+            sqlx::query(sql).execute(&mut *tx).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Deletes one tenant's images (`POST /_emulator/reset?tenant=T`); how many went.
+pub async fn reset_tenant(db: &Database, tenant_id: &str) -> Result<u64, ApiError> {
+    db.after_write(
+        async {
+            let mut tx = db.writer.begin().await?;
+            let done = sqlx::query("DELETE FROM device_images WHERE tenant_id = ?")
+                .bind(tenant_id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(done.rows_affected())
+        }
+        .await,
+    )
+}
+
+/// Stores a rule inside the caller's transaction, with its own id when it has one (else the next); `None` when that
+/// id is taken.
+pub async fn insert_fault_rule_in(
+    tx: &mut SqliteConnection,
+    rule: &FaultRule,
+) -> Result<Option<i64>, sqlx::Error> {
+    let c = ActionColumns::of(&rule.action);
+    let inserted: Result<Vec<i64>, sqlx::Error> = sqlx::query_scalar(
+        "INSERT INTO fault_rules (id, created, method, path_pattern, api_version, action, status, error_code, \
+         message, retry_after, latency_ms, throttle_limit, throttle_window_s, probability, remaining) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind((rule.id > 0).then_some(rule.id))
+    .bind(&rule.created)
+    .bind(&rule.method)
+    .bind(&rule.path)
+    .bind(&rule.api_version)
+    .bind(c.action)
+    .bind(c.status)
+    .bind(c.code)
+    .bind(c.message)
+    .bind(c.retry_after)
+    .bind(c.latency_ms)
+    .bind(c.limit)
+    .bind(c.window_seconds)
+    .bind(rule.probability)
+    .bind(rule.remaining)
+    .fetch_all(&mut *tx)
+    .await;
+    match inserted {
+        Ok(ids) => Ok(ids.first().copied()),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Sets the stored clock offset inside the caller's transaction.
+pub async fn set_clock_in(tx: &mut SqliteConnection, offset_ms: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE emulator_state SET clock_offset_ms = ? WHERE id = 1")
+        .bind(offset_ms)
+        .execute(&mut *tx)
+        .await
+        .map(|_| ())
 }
 
 /// The clock offset a previous run stored (`POST /_emulator/clock`).

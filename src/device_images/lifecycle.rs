@@ -62,7 +62,7 @@ impl DueHint {
         now.timestamp_millis() >= self.earliest_ms.load(Ordering::SeqCst)
     }
 
-    async fn refresh(&self, db: &Database) -> Result<(), sqlx::Error> {
+    pub async fn refresh(&self, db: &Database) -> Result<(), sqlx::Error> {
         let _guard = self.refresh.lock().await;
         self.earliest_ms
             .store(repository::earliest_due_ms(db).await?, Ordering::SeqCst);

@@ -182,8 +182,9 @@ async fn insert_or_ignore(
     Ok(query.fetch_all(&mut *tx).await?)
 }
 
-/// One plain `INSERT`: its error is the create's own (a skipped row of a batch comes here).
-async fn insert_one(
+/// One plain `INSERT` inside the caller's transaction: its error is the create's own (a skipped row of a batch comes
+/// here, and so does each image of an import).
+pub async fn insert_one(
     tx: &mut sqlx::SqliteConnection,
     row: &NewRow<'_>,
     id: Uuid,
@@ -309,14 +310,18 @@ pub async fn restart_upload(
     )
 }
 
-/// Every image of every tenant in creation order, each with when its upload falls due, read in one statement (so the
-/// two always belong together).
-pub async fn all_with_due(db: &Database) -> Result<Vec<(DeviceImage, Option<String>)>, ApiError> {
+/// Every image of every tenant (or of one) in creation order, each with when its upload falls due, read in one
+/// statement (so the two always belong together).
+pub async fn all_with_due(
+    db: &Database,
+    tenant_id: Option<&str>,
+) -> Result<Vec<(DeviceImage, Option<String>)>, ApiError> {
     use sqlx::{FromRow, Row};
     let rows = sqlx::query(&format!(
-        "SELECT {}, upload_due_at FROM device_images ORDER BY seq",
+        "SELECT {}, upload_due_at FROM device_images WHERE ?1 IS NULL OR tenant_id = ?1 ORDER BY seq",
         *SELECT_COLUMNS
     ))
+    .bind(tenant_id)
     .fetch_all(&db.reader)
     .await?;
     // upload_due_at follows the selected columns.

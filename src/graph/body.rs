@@ -56,16 +56,25 @@ pub async fn read_json_object(
     req: &HttpRequest,
     payload: web::Payload,
 ) -> Result<JsonObject, ApiError> {
+    read_json_object_up_to(req, payload, MAX_BODY_BYTES).await
+}
+
+/// [`read_json_object`] with another limit (a state document may be larger than a Graph body).
+pub async fn read_json_object_up_to(
+    req: &HttpRequest,
+    payload: web::Payload,
+    limit: usize,
+) -> Result<JsonObject, ApiError> {
     require_json_content_type(req)?;
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        return Err(ApiError::PayloadTooLarge(MAX_BODY_BYTES));
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(ApiError::PayloadTooLarge(limit));
     }
-    let bytes = read_limited(payload).await?;
+    let bytes = read_up_to(payload, limit).await?;
     req.extensions_mut().insert(RawBody(bytes.clone()));
     parse_object(&bytes)
 }
@@ -73,7 +82,11 @@ pub async fn read_json_object(
 /// Reads at most [`MAX_BODY_BYTES`] of a body, which must arrive within [`BODY_DEADLINE`] (else 408): a client
 /// that trickles its body cannot hold a connection and a handler for long.
 pub async fn read_limited(payload: web::Payload) -> Result<web::Bytes, ApiError> {
-    match tokio::time::timeout(BODY_DEADLINE, payload.to_bytes_limited(MAX_BODY_BYTES)).await {
+    read_up_to(payload, MAX_BODY_BYTES).await
+}
+
+async fn read_up_to(payload: web::Payload, limit: usize) -> Result<web::Bytes, ApiError> {
+    match tokio::time::timeout(BODY_DEADLINE, payload.to_bytes_limited(limit)).await {
         Err(_) => Err(ApiError::Fault {
             status: actix_web::http::StatusCode::REQUEST_TIMEOUT,
             code: "RequestTimeout".into(),
@@ -83,7 +96,7 @@ pub async fn read_limited(payload: web::Payload) -> Result<web::Bytes, ApiError>
             ),
             retry_after: None,
         }),
-        Ok(Err(_)) => Err(ApiError::PayloadTooLarge(MAX_BODY_BYTES)),
+        Ok(Err(_)) => Err(ApiError::PayloadTooLarge(limit)),
         Ok(Ok(Err(_))) => Err(ApiError::BadRequest(
             "The request body could not be read.".into(),
         )),

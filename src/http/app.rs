@@ -85,6 +85,9 @@ impl Application {
         )
         .await
         .map_err(StartupError::Database)?;
+        crate::control::state::seed::apply(&db, &settings)
+            .await
+            .map_err(StartupError::Config)?;
         let (listener, addr) = bind(&settings)?;
         let security = Security::new(&settings, addr.ip()).map_err(StartupError::Config)?;
         let tls = crate::tls::server_config(&settings).map_err(StartupError::Config)?;

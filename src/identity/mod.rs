@@ -248,24 +248,29 @@ fn unverified_tenant(token: Option<&str>) -> Result<String, ApiError> {
 
 /// A `tid` as a tenant key: GUIDs lower-cased; anything else must be a short plain name.
 fn tenant_of(tid: Option<&str>) -> Result<String, ApiError> {
-    let Some(tid) = tid.map(str::trim) else {
+    let Some(tid) = tid else {
         return Ok(DEFAULT_TENANT.to_owned());
     };
+    tenant_key(tid).ok_or_else(|| {
+        ApiError::Unauthorized(
+            "Access token validation failure. The 'tid' claim is not a tenant id.".into(),
+        )
+    })
+}
+
+/// The key a tenant is stored under: a GUID lower-cased, or a plain name (1-64 letters, digits, `-`, `_`, `.`)
+/// lower-cased; `None` for anything else. The control plane's `?tenant=` and the state document use it too.
+pub fn tenant_key(tid: &str) -> Option<String> {
+    let tid = tid.trim();
     if let Ok(id) = Uuid::try_parse(tid) {
-        return Ok(id.hyphenated().to_string());
+        return Some(id.hyphenated().to_string());
     }
     let plain = !tid.is_empty()
         && tid.len() <= 64
         && tid
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-    if plain {
-        Ok(tid.to_ascii_lowercase())
-    } else {
-        Err(ApiError::Unauthorized(
-            "Access token validation failure. The 'tid' claim is not a tenant id.".into(),
-        ))
-    }
+    plain.then(|| tid.to_ascii_lowercase())
 }
 
 /// Graph's permission check: delegated scopes (`scp`, space-separated) or application roles (`roles`).

@@ -30,10 +30,7 @@ pub async fn upsert(db: &Database, e: &SourceImage) -> Result<SourceImage, ApiEr
     db.after_write(
         async {
             let sql = format!(
-                "INSERT INTO source_images (resource_id, resource_id_key, display_name, subscription_id, \
-                 subscription_display_name, category, outcome, error_code, operating_system, os_build_number, \
-                 os_version_number, os_status, size_in_gb, expiration_date) \
-                 VALUES (?, lower(?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                "{INSERT} VALUES {VALUES} \
                  ON CONFLICT (resource_id_key) DO UPDATE SET resource_id = excluded.resource_id, \
                  display_name = excluded.display_name, subscription_id = excluded.subscription_id, \
                  subscription_display_name = excluded.subscription_display_name, category = excluded.category, \
@@ -43,23 +40,7 @@ pub async fn upsert(db: &Database, e: &SourceImage) -> Result<SourceImage, ApiEr
                  RETURNING {COLUMNS}"
             );
             let mut tx = db.writer.begin().await?;
-            let rows = sqlx::query(&sql)
-                .bind(&e.resource_id)
-                .bind(&e.resource_id)
-                .bind(&e.display_name)
-                .bind(&e.subscription_id)
-                .bind(&e.subscription_display_name)
-                .bind(e.category.wire())
-                .bind(e.outcome.wire())
-                .bind(e.error_code.map(GraphEnum::wire))
-                .bind(&e.operating_system)
-                .bind(&e.os_build_number)
-                .bind(&e.os_version_number)
-                .bind(e.os_status.map(GraphEnum::wire))
-                .bind(e.size_in_gb)
-                .bind(&e.expiration_date)
-                .fetch_all(&mut *tx)
-                .await?;
+            let rows = bind_entry(sqlx::query(&sql), e).fetch_all(&mut *tx).await?;
             tx.commit().await?;
             rows.first()
                 .map(SourceImage::from_row)
@@ -84,4 +65,53 @@ pub async fn remove(db: &Database, id: &str) -> Result<bool, ApiError> {
         }
         .await,
     )
+}
+
+/// Inserts the entry inside the caller's transaction unless one with its resource id exists; the stored entry when
+/// one did (an import decides whether that is a clash).
+pub async fn insert_new_in(
+    tx: &mut sqlx::SqliteConnection,
+    e: &SourceImage,
+) -> Result<Option<SourceImage>, ApiError> {
+    let existing = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM source_images WHERE resource_id_key = lower(?)"
+    ))
+    .bind(&e.resource_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    if let Some(row) = existing.first() {
+        return SourceImage::from_row(row).map(Some);
+    }
+    let sql = format!("{INSERT} VALUES {VALUES}");
+    bind_entry(sqlx::query(&sql), e).execute(&mut *tx).await?;
+    Ok(None)
+}
+
+/// The insert's columns, and their placeholders in [`bind_entry`]'s order.
+const INSERT: &str =
+    "INSERT INTO source_images (resource_id, resource_id_key, display_name, subscription_id, \
+     subscription_display_name, category, outcome, error_code, operating_system, os_build_number, \
+     os_version_number, os_status, size_in_gb, expiration_date)";
+const VALUES: &str = "(?, lower(?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+/// Binds an entry's values in [`INSERT`]'s column order.
+fn bind_entry<'q>(
+    query: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+    e: &'q SourceImage,
+) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
+    query
+        .bind(&e.resource_id)
+        .bind(&e.resource_id)
+        .bind(&e.display_name)
+        .bind(&e.subscription_id)
+        .bind(&e.subscription_display_name)
+        .bind(e.category.wire())
+        .bind(e.outcome.wire())
+        .bind(e.error_code.map(GraphEnum::wire))
+        .bind(&e.operating_system)
+        .bind(&e.os_build_number)
+        .bind(&e.os_version_number)
+        .bind(e.os_status.map(GraphEnum::wire))
+        .bind(e.size_in_gb)
+        .bind(&e.expiration_date)
 }

@@ -160,3 +160,38 @@ fn dockerfile_runs_the_binary_as_a_non_root_user_with_data_in_a_volume() {
     assert!(dockerfile.contains("CMD [\"/usr/local/bin/cloudpc-emulator\", \"healthcheck\"]"));
     assert!(dockerfile.contains("ENTRYPOINT [\"/usr/local/bin/cloudpc-emulator\"]"));
 }
+
+/// The seeded stack of docs/state.md: its variables are the binary's seed flags, and the file it names is the
+/// example seed, mounted from the repository.
+#[test]
+fn the_seeded_compose_override_names_the_example_seed() {
+    let over: Value = serde_yaml::from_str(&read("docs/examples/docker-compose.seed.yml")).unwrap();
+    let service = &over["services"]["emulator"];
+    let env = service["environment"].as_mapping().unwrap();
+    let var = |name: &str| env.get(name).and_then(Value::as_str).unwrap().to_owned();
+    let args = [
+        "cloudpc-emulator".to_owned(),
+        "--seed".to_owned(),
+        var("EMULATOR_SEED"),
+        "--seed-mode".to_owned(),
+        var("EMULATOR_SEED_MODE"),
+    ];
+    let flags = flags();
+    for name in ["EMULATOR_SEED", "EMULATOR_SEED_MODE"] {
+        assert!(flags.iter().any(|(v, _, _)| v == name), "{name}");
+    }
+    let settings = <Cli as clap::Parser>::try_parse_from(args)
+        .unwrap()
+        .settings;
+    let mount = service["volumes"][0].as_str().unwrap();
+    let (host, rest) = mount.split_once(':').unwrap();
+    let container = rest.trim_end_matches(":ro");
+    let seed = settings.seed.unwrap();
+    let relative = seed
+        .strip_prefix(container)
+        .expect("the seed is in the mount");
+    let on_host = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(host)
+        .join(relative.trim_start_matches('/'));
+    assert!(on_host.is_file(), "{} exists", on_host.display());
+}

@@ -1,14 +1,8 @@
 //! The control plane (docs/control-plane.md): readiness, reset, state export, snapshots, the request journal, fault rules, the
 //! clock, metrics and the admin token.
 
-use std::collections::BTreeMap;
-
+use crate::helpers::{assert_error, body, dump, source, spawn_app, spawn_in, spawn_with, TestApp};
 use serde_json::{json, Value};
-use sqlx::{Column, Row};
-
-use crate::helpers::{
-    assert_error, body, open_read_only, source, spawn_app, spawn_in, spawn_with, TestApp,
-};
 
 async fn journal(app: &TestApp, query: &str) -> Vec<Value> {
     let res = app.get(&app.control(&format!("/requests{query}"))).await;
@@ -17,56 +11,6 @@ async fn journal(app: &TestApp, query: &str) -> Vec<Value> {
         .as_array()
         .unwrap()
         .clone()
-}
-
-/// Every row of every table but the migration history, as text.
-async fn dump(path: &std::path::Path) -> BTreeMap<String, Vec<Vec<String>>> {
-    let pool = open_read_only(path).await;
-    let tables: Vec<String> = sqlx::query_scalar(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'refinery_schema_history' ORDER BY name",
-    )
-    .fetch_all(&pool)
-    .await
-    .unwrap();
-    let mut out = BTreeMap::new();
-    for table in tables {
-        let rows = sqlx::query(&format!("SELECT * FROM \"{table}\" ORDER BY 1"))
-            .fetch_all(&pool)
-            .await
-            .unwrap();
-        let rows = rows
-            .iter()
-            .map(|r| {
-                (0..r.columns().len())
-                    .map(|i| {
-                        // Each database draws its own token secret; a reset keeps it (minted tokens stay valid).
-                        if r.columns()[i].name() == "jwt_secret" {
-                            return "<secret>".to_owned();
-                        }
-                        r.try_get::<Option<String>, _>(i)
-                            .ok()
-                            .flatten()
-                            .or_else(|| {
-                                r.try_get::<Option<i64>, _>(i)
-                                    .ok()
-                                    .flatten()
-                                    .map(|n| n.to_string())
-                            })
-                            .or_else(|| {
-                                r.try_get::<Option<f64>, _>(i)
-                                    .ok()
-                                    .flatten()
-                                    .map(|n| n.to_string())
-                            })
-                            .unwrap_or_else(|| "NULL".into())
-                    })
-                    .collect()
-            })
-            .collect();
-        out.insert(table, rows);
-    }
-    pool.close().await;
-    out
 }
 
 #[tokio::test]

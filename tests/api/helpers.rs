@@ -1,5 +1,6 @@
 //! Shared helpers: start an app, build requests, read the database.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -11,6 +12,7 @@ use cloudpc_emulator::config::{AuthMode, Settings};
 use cloudpc_emulator::http::Application;
 use serde_json::{json, Value};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
+use sqlx::{Column, Row};
 use tempfile::TempDir;
 
 pub const SUB: &str = "0ac520ee-14c0-480f-b6c9-0a90c58ffff0";
@@ -374,4 +376,54 @@ pub fn signal(child: &Child, sig: &str) {
         .unwrap()
         .success();
     assert!(ok);
+}
+
+/// Every row of every table but the migration history, as text.
+pub async fn dump(path: &Path) -> BTreeMap<String, Vec<Vec<String>>> {
+    let pool = open_read_only(path).await;
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'refinery_schema_history' ORDER BY name",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let mut out = BTreeMap::new();
+    for table in tables {
+        let rows = sqlx::query(&format!("SELECT * FROM \"{table}\" ORDER BY 1"))
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        let rows = rows
+            .iter()
+            .map(|r| {
+                (0..r.columns().len())
+                    .map(|i| {
+                        // Each database draws its own token secret; a reset keeps it (minted tokens stay valid).
+                        if r.columns()[i].name() == "jwt_secret" {
+                            return "<secret>".to_owned();
+                        }
+                        r.try_get::<Option<String>, _>(i)
+                            .ok()
+                            .flatten()
+                            .or_else(|| {
+                                r.try_get::<Option<i64>, _>(i)
+                                    .ok()
+                                    .flatten()
+                                    .map(|n| n.to_string())
+                            })
+                            .or_else(|| {
+                                r.try_get::<Option<f64>, _>(i)
+                                    .ok()
+                                    .flatten()
+                                    .map(|n| n.to_string())
+                            })
+                            .unwrap_or_else(|| "NULL".into())
+                    })
+                    .collect()
+            })
+            .collect();
+        out.insert(table, rows);
+    }
+    pool.close().await;
+    out
 }

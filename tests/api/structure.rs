@@ -25,6 +25,8 @@ const LAYERS: [(&str, &[&str]); 4] = [
             "tls",
             "files",
             "healthcheck",
+            "client",
+            "replay",
         ],
     ),
 ];

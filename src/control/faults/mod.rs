@@ -194,6 +194,23 @@ impl Faults {
     pub fn clear(&self) {
         self.remove(None);
     }
+
+    /// Takes the stored rules as the active ones (after an import wrote them); a rule that was active keeps its
+    /// running state.
+    pub async fn reload(&self, db: &Database) -> Result<(), sqlx::Error> {
+        let fresh = Self::load(db, self.seed).await?;
+        let mut loaded = fresh.active.into_inner().unwrap_or_default();
+        if let Ok(mut active) = self.active.lock() {
+            for a in &mut loaded {
+                if let Some(old) = active.iter().find(|old| old.rule.id == a.rule.id) {
+                    a.rng = old.rng;
+                    a.window = old.window;
+                }
+            }
+            *active = loaded;
+        }
+        Ok(())
+    }
 }
 
 /// A throttle rule lets `limit` requests through per window, then answers 429 until the window ends.

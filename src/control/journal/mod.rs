@@ -317,21 +317,21 @@ pub async fn clear(db: &Database) -> Result<(), ApiError> {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StoredEntry {
-    id: i64,
-    time: String,
-    method: String,
-    path: String,
-    query: String,
-    api_version: Option<String>,
-    status: i64,
-    duration_ms: f64,
-    request_id: String,
-    client_request_id: String,
-    request_headers: Value,
-    request_body: Option<String>,
-    response_body: Option<String>,
-    image_id: Option<String>,
-    fault_id: Option<i64>,
+    pub id: i64,
+    pub time: String,
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub api_version: Option<String>,
+    pub status: i64,
+    pub duration_ms: f64,
+    pub request_id: String,
+    pub client_request_id: String,
+    pub request_headers: Value,
+    pub request_body: Option<String>,
+    pub response_body: Option<String>,
+    pub image_id: Option<String>,
+    pub fault_id: Option<i64>,
 }
 
 impl StoredEntry {

@@ -9,12 +9,42 @@ use crate::error::ApiError;
 use crate::http::AppState;
 
 /// `GET /_emulator/requests`: newest first, filtered by `method`, `path` (substring), `status`, `since` (RFC 3339)
-/// and bounded by `limit` (default 100, at most 1000).
+/// and bounded by `limit` (default 100, at most 1000). `format=har` or `format=http` answers the same entries as a
+/// HAR 1.2 or `.http` file, oldest first ([`super::har`]); there `limit` defaults to (and may be up to) the whole
+/// journal.
 pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let filter = parse_filter(req.query_string())?;
+    let (filter, format) = parse_filter(req.query_string(), state.settings.journal_max)?;
     state.journal.flush().await;
     let entries = journal::entries(&state.db, &filter).await?;
-    Ok(HttpResponse::Ok().json(json!({ "value": entries })))
+    let origin = {
+        let ctx =
+            crate::graph::GraphContext::new(&req, crate::graph::ApiVersion::Beta, String::new());
+        ctx.base.trim_end_matches("/beta").to_owned()
+    };
+    let attachment = |name: &str| {
+        (
+            actix_web::http::header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}\""),
+        )
+    };
+    Ok(match format {
+        Format::Json => HttpResponse::Ok().json(json!({ "value": entries })),
+        Format::Har => HttpResponse::Ok()
+            .insert_header(attachment("requests.har"))
+            .json(super::har::har(&entries, &origin)),
+        Format::Http => HttpResponse::Ok()
+            .insert_header(attachment("requests.http"))
+            .content_type("text/plain; charset=utf-8")
+            .body(super::har::http_file(&entries, &origin)),
+    })
+}
+
+/// What `GET /_emulator/requests` answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Json,
+    Har,
+    Http,
 }
 
 /// `DELETE /_emulator/requests`: clears the journal.
@@ -24,16 +54,30 @@ pub async fn clear(state: web::Data<AppState>) -> Result<HttpResponse, ApiError>
     Ok(HttpResponse::NoContent().finish())
 }
 
-fn parse_filter(query: &str) -> Result<EntryFilter, ApiError> {
+fn parse_filter(query: &str, journal_max: u64) -> Result<(EntryFilter, Format), ApiError> {
+    let pairs = web::Query::<Vec<(String, String)>>::from_query(query)
+        .map_err(|e| ApiError::BadRequest(format!("Invalid query string: {e}")))?
+        .into_inner();
+    let format = match pairs.iter().find(|(name, _)| name == "format") {
+        None => Format::Json,
+        Some((_, f)) if f == "json" => Format::Json,
+        Some((_, f)) if f == "har" => Format::Har,
+        Some((_, f)) if f == "http" => Format::Http,
+        Some(_) => return Err(ApiError::invalid("format", "must be json, har or http")),
+    };
+    // A file holds the whole journal unless told otherwise.
+    let most = if format == Format::Json {
+        1000
+    } else {
+        (journal_max as i64).max(1)
+    };
     let mut filter = EntryFilter {
-        limit: 100,
+        limit: if format == Format::Json { 100 } else { most },
         ..EntryFilter::default()
     };
-    for (name, value) in web::Query::<Vec<(String, String)>>::from_query(query)
-        .map_err(|e| ApiError::BadRequest(format!("Invalid query string: {e}")))?
-        .into_inner()
-    {
+    for (name, value) in pairs {
         match name.as_str() {
+            "format" => {}
             "method" => filter.method = Some(value.to_ascii_uppercase()),
             "path" => filter.path = Some(value),
             "status" => {
@@ -53,17 +97,17 @@ fn parse_filter(query: &str) -> Result<EntryFilter, ApiError> {
                 filter.limit = value
                     .parse::<i64>()
                     .ok()
-                    .filter(|n| (1..=1000).contains(n))
+                    .filter(|n| (1..=most).contains(n))
                     .ok_or_else(|| {
-                        ApiError::invalid("limit", "must be an integer from 1 to 1000")
+                        ApiError::invalid("limit", format!("must be an integer from 1 to {most}"))
                     })?;
             }
             other => {
                 return Err(ApiError::BadRequest(format!(
-                    "Unknown filter '{other}'; use method, path, status, since or limit."
+                    "Unknown filter '{other}'; use method, path, status, since, limit or format."
                 )))
             }
         }
     }
-    Ok(filter)
+    Ok((filter, format))
 }

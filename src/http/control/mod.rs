@@ -4,6 +4,7 @@
 pub mod catalog;
 pub mod clock;
 pub mod faults;
+pub mod har;
 pub mod journal;
 pub mod metrics;
 pub mod state;
@@ -31,6 +32,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/openapi/{file}", web::get().to(openapi))
             .route("/reset", web::post().to(state::reset))
             .route("/state", web::get().to(state::export))
+            .route("/import", web::post().to(state::import))
             .route("/tenants", web::get().to(tenants::list))
             .route("/snapshot", web::post().to(state::snapshot))
             .route("/token", web::post().to(token::issue))

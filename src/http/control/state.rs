@@ -1,52 +1,63 @@
-//! Reset, state export and snapshots of the whole emulator.
+//! Reset, state export and import, and snapshots (docs/state.md, docs/control-plane.md).
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
+use crate::control::state::{ImageDefaults, Mode, Scope, StateDocument};
 use crate::device_images::lifecycle;
 use crate::device_images::repository;
 use crate::device_images::view::ImageView;
 use crate::error::ApiError;
-use crate::graph::body::{read_json_object, JsonObject};
+use crate::graph::body::{read_json_object, read_json_object_up_to, JsonObject};
 use crate::graph::values::text;
 use crate::graph::{ApiVersion, GraphContext};
 use crate::http::AppState;
 
 /// `POST /_emulator/reset[?catalog=true]`: removes every image, journal entry and fault rule and resets the clock, in
 /// one transaction, leaving the database as a freshly migrated one (the catalog too, back to its seeded entries, with
-/// `catalog=true`).
+/// `catalog=true`). `?tenant=T` removes that tenant's images only.
 pub async fn reset(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let catalog = match web::Query::<Vec<(String, String)>>::from_query(req.query_string())
-        .map_err(|e| ApiError::BadRequest(format!("Invalid query string: {e}")))?
-        .iter()
-        .find(|(k, _)| k == "catalog")
-        .map(|(_, v)| v.as_str())
-    {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(other) => {
+    let (mut catalog, mut tenant) = (false, None);
+    for (name, value) in query(&req, &["catalog", "tenant"])? {
+        match name.as_str() {
+            "catalog" => catalog = flag("catalog", &value)?,
+            _ => tenant = Some(tenant_param(&value)?),
+        }
+    }
+    if let Some(tenant) = tenant {
+        if catalog {
             return Err(ApiError::invalid(
                 "catalog",
-                format!("must be true or false, not '{other}'"),
-            ))
+                "the catalog is emulator-wide; a tenant's reset removes that tenant's images only",
+            ));
         }
-    };
+        let removed = crate::control::store::reset_tenant(&state.db, &tenant).await?;
+        state.due.refresh(&state.db).await?;
+        return Ok(HttpResponse::Ok()
+            .json(json!({ "reset": true, "tenantId": tenant, "images": removed })));
+    }
     // Entries still queued would land after the reset.
     state.journal.flush().await;
     crate::control::store::reset(&state.db, catalog).await?;
     state.faults.clear();
     state.clock.set_offset_ms(0);
+    state.due.refresh(&state.db).await?;
     Ok(HttpResponse::Ok().json(json!({ "reset": true, "catalog": catalog })))
 }
 
 /// `GET /_emulator/state`: every image (all tenants, beta shape with every enum member, plus `tenantId` and
-/// `uploadDueAt`), catalog entry and fault rule, and the clock.
+/// `uploadDueAt`), catalog entry and fault rule, and the clock (docs/state.md). `?tenant=T`: that tenant's images
+/// only.
 pub async fn export(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let tenant = match query(&req, &["tenant"])?.pop() {
+        Some((_, value)) => Some(tenant_param(&value)?),
+        None => None,
+    };
     lifecycle::settle(&state.db, &state.clock, &state.due).await?;
-    let stored = repository::all_with_due(&state.db).await?;
+    let stored = repository::all_with_due(&state.db, tenant.as_deref()).await?;
     let mut ctx = GraphContext::new(&req, ApiVersion::Beta, String::new());
     ctx.include_unknown_enum_members = true;
     let mut images = Vec::with_capacity(stored.len());
@@ -61,6 +72,9 @@ pub async fn export(
         value["uploadDueAt"] = json!(due);
         images.push(value);
     }
+    if tenant.is_some() {
+        return Ok(HttpResponse::Ok().json(json!({ "images": images })));
+    }
     let sources = crate::source_images::repository::all(&state.db).await?;
     Ok(HttpResponse::Ok().json(json!({
         "images": images,
@@ -71,6 +85,106 @@ pub async fn export(
             "offsetSeconds": state.clock.offset_ms() as f64 / 1000.0,
         },
     })))
+}
+
+/// Largest state document `POST /_emulator/import` reads: some 40,000 images.
+pub const MAX_IMPORT_BYTES: usize = 32 * 1024 * 1024;
+
+/// `POST /_emulator/import[?mode=merge|replace][&tenant=T]`: the state document `GET /_emulator/state` exports, checked
+/// entry by entry and written in one transaction (docs/state.md). A bad entry is a 400 (a clash with what is stored a
+/// 409) naming it, and changes nothing.
+pub async fn import(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let (mut mode, mut scope) = (Mode::Merge, Scope::All);
+    for (name, value) in query(&req, &["mode", "tenant"])? {
+        match name.as_str() {
+            "mode" => {
+                mode = match value.as_str() {
+                    "merge" => Mode::Merge,
+                    "replace" => Mode::Replace,
+                    _ => return Err(ApiError::invalid("mode", "must be merge or replace")),
+                }
+            }
+            _ => scope = Scope::Tenant(tenant_param(&value)?),
+        }
+    }
+    let body = read_json_object_up_to(&req, payload, MAX_IMPORT_BYTES).await?;
+    let defaults = ImageDefaults {
+        wall: chrono::Utc::now(),
+        offset_ms: state.clock.offset_ms(),
+        upload_seconds: state.settings.upload_duration,
+    };
+    let doc = StateDocument::parse(body, &scope, &defaults)?;
+    let everything = mode == Mode::Replace && scope == Scope::All;
+    if everything {
+        state.journal.flush().await;
+    }
+    let imported = crate::control::state::apply(&state.db, &doc, mode, &scope).await?;
+    // What the handlers keep in memory follows what was written.
+    if let Some(offset) = doc.clock_offset_ms {
+        state.clock.set_offset_ms(offset);
+    } else if everything {
+        state.clock.set_offset_ms(0);
+    }
+    if doc.faults.is_some() || everything {
+        state.faults.reload(&state.db).await?;
+    }
+    state.due.refresh(&state.db).await?;
+    let mode = if mode == Mode::Merge {
+        "merge"
+    } else {
+        "replace"
+    };
+    let tenant = match &scope {
+        Scope::Tenant(t) => Some(t.as_str()),
+        Scope::All => None,
+    };
+    Ok(HttpResponse::Ok().json(json!({ "mode": mode, "tenantId": tenant, "imported": imported })))
+}
+
+/// The query's parameters, each of them one of `allowed` and given once.
+fn query(req: &HttpRequest, allowed: &[&str]) -> Result<Vec<(String, String)>, ApiError> {
+    let pairs = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+        .map_err(|e| ApiError::BadRequest(format!("Invalid query string: {e}")))?
+        .into_inner();
+    for (i, (name, _)) in pairs.iter().enumerate() {
+        if !allowed.contains(&name.as_str()) {
+            return Err(ApiError::BadRequest(format!(
+                "Unknown parameter '{name}'; this route takes {}.",
+                allowed.join(", ")
+            )));
+        }
+        if pairs[..i].iter().any(|(seen, _)| seen == name) {
+            return Err(ApiError::BadRequest(format!(
+                "The parameter '{name}' is given twice."
+            )));
+        }
+    }
+    Ok(pairs)
+}
+
+fn flag(name: &str, value: &str) -> Result<bool, ApiError> {
+    match value {
+        "false" => Ok(false),
+        "true" => Ok(true),
+        other => Err(ApiError::invalid(
+            name,
+            format!("must be true or false, not '{other}'"),
+        )),
+    }
+}
+
+/// A `?tenant=` as the tenant key the images are stored under.
+fn tenant_param(value: &str) -> Result<String, ApiError> {
+    crate::identity::tenant_key(value).ok_or_else(|| {
+        ApiError::invalid(
+            "tenant",
+            "must be a GUID or a name of 1 to 64 letters, digits, '-', '_' and '.'",
+        )
+    })
 }
 
 /// Longest snapshot name.

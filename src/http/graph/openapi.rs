@@ -244,6 +244,7 @@ fn schemas(version: ApiVersion) -> Value {
     schemas.insert("errorResponse".into(), error_schema());
     schemas.insert("batchRequest".into(), batch_request());
     schemas.insert("batchResponse".into(), batch_response());
+    schemas.insert("emulatorStateDocument".into(), state_document());
     Value::Object(schemas)
 }
 
@@ -317,6 +318,50 @@ fn enum_schema(ty: &EnumType, version: ApiVersion, direction: Direction) -> Valu
         Input => ty.listed(version, false),
     };
     json!({ "type": "string", "enum": names })
+}
+
+/// The emulator's state document (docs/state.md): not a Graph type, but what `GET /_emulator/state` exports and
+/// `POST /_emulator/import` and `--seed` take, described here so that clients can generate and check fixtures. The
+/// same in both documents: images are always beta-shaped.
+fn state_document() -> Value {
+    let mut image = create_schema(ApiVersion::Beta);
+    let time = json!({ "type": "string", "format": "date-time" });
+    image["properties"]["tenantId"] = json!({ "type": "string", "maxLength": 64 });
+    image["properties"]["uploadDueAt"] =
+        json!({ "type": "string", "format": "date-time", "nullable": true });
+    image["properties"]["lastModifiedDateTime"] = time.clone();
+    image["properties"]["id"] = json!({ "type": "string", "format": "uuid" });
+    image["description"] = json!(
+        "An image as a beta create takes it (every enum member allowed), plus the tenant, when its upload completes \
+         and when it was last modified."
+    );
+    json!({
+        "type": "object",
+        "description": "The emulator's state: GET /_emulator/state, POST /_emulator/import, --seed. Every part is \
+            optional.",
+        "additionalProperties": false,
+        "properties": {
+            "images": { "type": "array", "items": image },
+            "sourceImages": { "type": "array", "items": {
+                "type": "object",
+                "required": ["resourceId", "outcome"],
+                "properties": {
+                    "resourceId": { "type": "string" },
+                    "outcome": { "type": "string", "enum": ["ready", "failed"] },
+                    "errorCode": { "type": "string", "nullable": true },
+                },
+            } },
+            "faults": { "type": "array", "items": {
+                "type": "object",
+                "required": ["action"],
+                "properties": { "action": { "type": "string", "enum": ["error", "latency", "throttle"] } },
+            } },
+            "clock": { "type": "object", "additionalProperties": false, "properties": {
+                "now": time,
+                "offsetSeconds": { "type": "number", "minimum": 0 },
+            } },
+        },
+    })
 }
 
 fn page(item: &str) -> Value {

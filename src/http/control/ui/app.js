@@ -430,6 +430,13 @@ async function loadRequests() {
     if (value) query.set(name, value);
   }
   const { value } = await control('GET', `/requests?${query}`);
+  // The downloads carry the same filters (without the view's limit: a file holds every matching entry).
+  const files = new URLSearchParams(query);
+  files.delete('limit');
+  for (const format of ['har', 'http']) {
+    files.set('format', format);
+    $(`#requests-${format}`).href = `/_emulator/requests?${files}`;
+  }
   const rows = [];
   for (const entry of value) {
     const open = expanded.has(entry.id);
