@@ -207,6 +207,20 @@ fn bodies_never_panic_and_every_refusal_says_why() {
     }
 }
 
+#[test]
+fn state_documents_are_refused_naming_the_part_or_keep_the_databases_rules() {
+    let seeds = corpus("state");
+    for bytes in &seeds {
+        super::check_state_document(bytes);
+    }
+    let mut rng = Rng(0x57A7E);
+    for _ in 0..3000 {
+        let seed = rng.below(seeds.len());
+        let base = String::from_utf8_lossy(&seeds[seed]).into_owned();
+        super::check_state_document(rng.mutate(&base).as_bytes());
+    }
+}
+
 /// Rows that exercise every kind of value a filter meets: NULLs in every optional column, each status, names with
 /// quotes and LIKE's wildcards, sizes and dates on both sides of the generator's constants. It is long because it is
 /// a table of rows.

@@ -2,7 +2,8 @@
 //! the cargo-fuzz targets (`fuzz/fuzz_targets/`): nothing panics, every refusal carries a message, every accepted
 //! `$filter` compiles to SQL that SQLite prepares against the real schema, with every literal a bound parameter, every
 //! accepted `$skiptoken` is a position that prepares as a bound keyset condition and round-trips, and a `$batch` body
-//! is either refused with a message or runs in an order where every item follows its dependencies.
+//! is either refused with a message or runs in an order where every item follows its dependencies, and a state
+//! document is refused naming its part, or accepted keeping what the database relies on.
 //! Each check panics when a property fails, which is how both fuzzers see a failure.
 
 #[cfg(test)]
@@ -74,6 +75,47 @@ pub fn check_body(bytes: &[u8]) {
             include_unknown: true,
         }) {
             message(&e);
+        }
+    }
+}
+
+/// A state document (`POST /_emulator/import`, `--seed`), as bytes, checked for all tenants and for one: nothing
+/// panics, a refusal names the part it is about, and what is accepted keeps the rules the database relies on (a
+/// tenant's import holds only that tenant's images; a due time exactly on pending images; every image has an id).
+pub fn check_state_document(bytes: &[u8]) {
+    use crate::control::state::{ImageDefaults, Scope, StateDocument};
+    use crate::graph::enums::ImageStatus;
+    let Ok(object) = parse_object(bytes).map_err(|e| message(&e)) else {
+        return;
+    };
+    let defaults = ImageDefaults {
+        wall: chrono::DateTime::from_timestamp(1_764_000_000, 0).unwrap_or_default(),
+        offset_ms: 0,
+        upload_seconds: 60,
+    };
+    for scope in [Scope::All, Scope::Tenant("contoso".into())] {
+        match StateDocument::parse(object_clone(&object), &scope, &defaults) {
+            Err(e) => {
+                let text = message(&e);
+                let part = text.split_once(": ").map_or("", |(_, m)| m);
+                assert!(
+                    ["images", "sourceImages", "faults", "clock"]
+                        .iter()
+                        .any(|p| part.starts_with(p))
+                        || part.contains("a state document has"),
+                    "a refusal that names no part: {text}"
+                );
+            }
+            Ok(doc) => {
+                for image in &doc.images {
+                    assert!(image.new.id.is_some());
+                    let pending = image.new.status == ImageStatus::Pending;
+                    assert_eq!(pending, image.upload_due_at.is_some(), "{image:?}");
+                    if let Scope::Tenant(t) = &scope {
+                        assert_eq!(&image.tenant_id, t);
+                    }
+                }
+            }
         }
     }
 }

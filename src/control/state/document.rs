@@ -73,7 +73,8 @@ impl StateDocument {
             if value.is_null() {
                 continue;
             }
-            if scope != &Scope::All && part != "images" {
+            let known = ["images", "sourceImages", "faults", "clock"].contains(&part.as_str());
+            if known && scope != &Scope::All && part != "images" {
                 return Err(ApiError::BadRequest(format!(
                     "{part}: a tenant's import holds images only; the source catalog, fault rules and clock are \
                      emulator-wide (import them without ?tenant=)."
