@@ -43,6 +43,7 @@ pub fn send(
     let (authority, path) = rest
         .split_once('/')
         .map_or((rest, "/".to_owned()), |(a, p)| (a, format!("/{p}")));
+    check_lines(method, &path, authority, headers)?;
     let addr = authority
         .to_socket_addrs()
         .map_err(|e| e.to_string())?
@@ -53,17 +54,7 @@ pub fn send(
         .set_read_timeout(Some(timeout))
         .and_then(|()| stream.set_write_timeout(Some(timeout)))
         .map_err(|e| e.to_string())?;
-    let mut request =
-        format!("{method} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n");
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    if let Some(body) = body {
-        request.push_str(&format!("Content-Length: {}\r\n", body.len()));
-    }
-    request.push_str("\r\n");
-    let mut bytes = request.into_bytes();
-    bytes.extend_from_slice(body.unwrap_or_default());
+    let bytes = request_bytes(method, &path, authority, headers, body);
     let mut raw = Vec::new();
     if tls {
         let host = authority
@@ -79,6 +70,48 @@ pub fn send(
         read_all(&mut stream, &mut raw)?;
     }
     parse(&raw)
+}
+
+/// A recorded file is input: nothing in it may add a line to the request (a header, a second request).
+fn check_lines(
+    method: &str,
+    path: &str,
+    authority: &str,
+    headers: &[(String, String)],
+) -> Result<(), String> {
+    let plain = |s: &str| !s.bytes().any(|b| b == b'\r' || b == b'\n');
+    let method_ok = !method.is_empty() && method.bytes().all(|b| b.is_ascii_alphabetic());
+    let target_ok = plain(path) && !path.contains(' ') && plain(authority);
+    let headers_ok = headers
+        .iter()
+        .all(|(n, v)| plain(n) && plain(v) && !n.contains(':'));
+    if method_ok && target_ok && headers_ok {
+        Ok(())
+    } else {
+        Err("the request has a line break or space where HTTP allows none".into())
+    }
+}
+
+/// The request as bytes: its line, `Host`, `Connection: close`, the headers, `Content-Length`, the body.
+fn request_bytes(
+    method: &str,
+    path: &str,
+    authority: &str,
+    headers: &[(String, String)],
+    body: Option<&[u8]>,
+) -> Vec<u8> {
+    let mut request =
+        format!("{method} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if let Some(body) = body {
+        request.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    request.push_str("\r\n");
+    let mut bytes = request.into_bytes();
+    bytes.extend_from_slice(body.unwrap_or_default());
+    bytes
 }
 
 /// Reads until the server closes (a TLS peer that closes without `close_notify` ends it too).
@@ -203,6 +236,26 @@ fn tls_client(host: &str) -> Result<rustls::ClientConnection, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nothing_a_caller_passes_adds_a_line_to_the_request() {
+        let t = Duration::from_millis(10);
+        let bad_header = vec![("X".to_owned(), "1\r\nX-Emulator-Admin-Token: t".to_owned())];
+        for (method, url, headers) in [
+            ("GET\r\n", "http://127.0.0.1:9/", vec![]),
+            ("GET", "http://127.0.0.1:9/a b", vec![]),
+            ("GET", "http://127.0.0.1:9/a\r\nX: y", vec![]),
+            ("GET", "http://127.0.0.1:9/", bad_header),
+            (
+                "GET",
+                "http://127.0.0.1:9/",
+                vec![("A: b".to_owned(), "c".to_owned())],
+            ),
+        ] {
+            let e = send(method, url, &headers, None, false, t).unwrap_err();
+            assert!(e.contains("line break"), "{method:?} {url:?}: {e}");
+        }
+    }
 
     #[test]
     fn responses_by_length_chunked_and_to_the_end() {

@@ -11,7 +11,7 @@ use crate::http::AppState;
 /// `GET /_emulator/requests`: newest first, filtered by `method`, `path` (substring), `status`, `since` (RFC 3339)
 /// and bounded by `limit` (default 100, at most 1000). `format=har` or `format=http` answers the same entries as a
 /// HAR 1.2 or `.http` file, oldest first ([`super::har`]); there `limit` defaults to (and may be up to) the whole
-/// journal.
+/// journal, at most 10,000 entries.
 pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let (filter, format) = parse_filter(req.query_string(), state.settings.journal_max)?;
     state.journal.flush().await;
@@ -39,6 +39,9 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
     })
 }
 
+/// Most entries one HAR or `.http` file holds (the journal's default size); `since` and `limit` select older ones.
+const MAX_FILE_ENTRIES: i64 = 10_000;
+
 /// What `GET /_emulator/requests` answers with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Format {
@@ -65,11 +68,12 @@ fn parse_filter(query: &str, journal_max: u64) -> Result<(EntryFilter, Format), 
         Some((_, f)) if f == "http" => Format::Http,
         Some(_) => return Err(ApiError::invalid("format", "must be json, har or http")),
     };
-    // A file holds the whole journal unless told otherwise.
+    // A file holds the whole journal (the default size) unless told otherwise, and never more than
+    // MAX_FILE_ENTRIES, so no export can hold more than that in memory.
     let most = if format == Format::Json {
         1000
     } else {
-        (journal_max as i64).max(1)
+        (journal_max as i64).clamp(1, MAX_FILE_ENTRIES)
     };
     let mut filter = EntryFilter {
         limit: if format == Format::Json { 100 } else { most },
