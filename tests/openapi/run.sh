@@ -40,4 +40,26 @@ for version in v1.0 beta; do
       --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance
   done
 done
+# The state document the emulator exports is what both documents' schema says it is: images in several statuses (an
+# evolvable member among them), a fault rule, a moved clock.
+src=/subscriptions/0ac520ee-14c0-480f-b6c9-0a90c58ffff0/resourceGroups/rg/providers/Microsoft.Compute/images/x
+for body in '"status":"pending"' '"status":"failed","errorCode":"sourceImageInvalid","sizeInGB":64,"scopeIds":["1"]' \
+    '"status":"warning","errorCode":"startMenuAppLimitExceeded","osStatus":"supported","expirationDate":"2027-01-01"'; do
+  curl -sf -o /dev/null -H 'Content-Type: application/json' -H 'Prefer: include-unknown-enum-members' \
+    "$url/beta/deviceManagement/virtualEndpoint/deviceImages" \
+    -d "{\"displayName\":\"state $RANDOM\",\"version\":\"1.0.0\",\"sourceImageResourceId\":\"$src\",$body}"
+done
+curl -sf -o /dev/null -H 'Content-Type: application/json' "$url/_emulator/faults" -d '{"action":"latency","latencyMs":1,"path":"/none"}'
+curl -sf -o /dev/null -H 'Content-Type: application/json' "$url/_emulator/clock" -d '{"advanceSeconds":5}'
+curl -sf "$url/_emulator/state" >state.json
+for version in v1.0 beta; do
+  "$root/$venv/bin/python" - "$version.json" state.json <<'PY'
+import json, sys
+from openapi_schema_validator import OAS30Validator
+schema = json.load(open(sys.argv[1]))["components"]["schemas"]["emulatorStateDocument"]
+state = json.load(open(sys.argv[2]))
+OAS30Validator(schema).validate(state)
+print(f"{sys.argv[1]}: the exported state ({len(state['images'])} images) matches emulatorStateDocument")
+PY
+done
 kill -TERM "${pids[@]}"; wait "${pids[@]}" || true; pids=()

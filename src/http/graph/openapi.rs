@@ -325,6 +325,21 @@ fn enum_schema(ty: &EnumType, version: ApiVersion, direction: Direction) -> Valu
 /// same in both documents: images are always beta-shaped.
 fn state_document() -> Value {
     let mut image = create_schema(ApiVersion::Beta);
+    // Self-contained: each version's document has its own enum schemas, and the state holds beta's every member.
+    for def in Property::TABLE
+        .iter()
+        .filter(|d| d.property.in_version(ApiVersion::Beta))
+    {
+        if let Edm::Enum(ty) = def.edm {
+            let mut names: Vec<Value> = members(ty, ApiVersion::Beta)
+                .into_iter()
+                .map(Value::from)
+                .collect();
+            names.push(Value::Null);
+            image["properties"][def.name] =
+                json!({ "type": "string", "nullable": true, "enum": names });
+        }
+    }
     let time = json!({ "type": "string", "format": "date-time" });
     image["properties"]["tenantId"] = json!({ "type": "string", "maxLength": 64 });
     image["properties"]["uploadDueAt"] =
