@@ -5,6 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, existsSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -177,6 +178,19 @@ test('the dashboard, driven in Chromium', async (t) => {
     await page.locator('tr.journal-detail', { hasText: 'TooManyRequests' }).waitFor();
     await page.locator('tr.journal-detail', { hasText: 'answered by fault rule' }).waitFor();
     await shot('06-requests-429');
+    // The downloads carry the view's filters: a HAR 1.2 of the 429s, with this request in it.
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Download HAR' }).click(),
+    ]);
+    assert.equal(download.suggestedFilename(), 'requests.har');
+    const har = JSON.parse(await readFile(await download.path(), 'utf8'));
+    assert.equal(har.log.version, '1.2');
+    assert.ok(har.log.entries.length >= 1 && har.log.entries.every((e) => e.response.status === 429));
+    assert.ok(har.log.entries.some((e) => e.response.headers.some((h) => h.value === requestId)));
+    const httpLink = await page.getByRole('link', { name: 'Download .http' }).getAttribute('href');
+    assert.match(httpLink, /format=http/);
+    assert.match(httpLink, /status=429/);
     // The dashboard's own Graph calls (its live refresh) stay out of the journal: only this test's requests are in.
     const agents = new Set((await admin('GET', '/requests?limit=1000')).value.map((e) => e.requestHeaders['user-agent']));
     assert.deepEqual([...agents], ['node']);
