@@ -284,6 +284,37 @@ test('the dashboard, driven in Chromium', async (t) => {
     await shot('11-after-reset');
   });
 
+  await t.test('exports the state as a file and imports it back', async () => {
+    const image = await graph('POST', `beta/${COLLECTION}`, {
+      displayName: 'Round trip', version: '1.0.0',
+      sourceImageResourceId: '/subscriptions/0ac520ee-14c0-480f-b6c9-0a90c58ffff0/resourceGroups/rg/providers/Microsoft.Compute/images/rt',
+    });
+    assert.equal(image.status, 201);
+    await page.getByRole('tab', { name: 'Reset & snapshot' }).click();
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Export state' }).click(),
+    ]);
+    assert.equal(download.suggestedFilename(), 'state.json');
+    const file = await download.path();
+    const exported = JSON.parse(await readFile(file, 'utf8'));
+    assert.equal(exported.images.length, 1);
+    await admin('POST', '/reset');
+    await page.getByLabel('State file').setInputFiles(file);
+    await page.locator('#state-form').getByLabel('Mode').selectOption('merge');
+    await page.getByRole('button', { name: 'Import' }).click();
+    await page.locator('#state-result', { hasText: 'Imported (merge): images 1,' }).waitFor();
+    const state = await admin('GET', '/state');
+    assert.deepEqual(state.images.map((i) => i.id), exported.images.map((i) => i.id));
+    // Again: the image is there, so a merge clashes, says so, and changes nothing.
+    expectedStatuses.add(409);
+    await page.getByRole('button', { name: 'Import' }).click();
+    await page.locator('#status.error', { hasText: 'images[0]' }).waitFor();
+    assert.equal(await page.locator('#state-result').innerText(), '');
+    assert.equal((await admin('GET', '/state')).images.length, 1);
+    await shot('12-state-import-clash');
+  });
+
   await t.test('logged no console errors', () => {
     assert.deepEqual(problems, []);
   });

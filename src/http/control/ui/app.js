@@ -623,6 +623,26 @@ function setUpMaintenance() {
     await loadClock();
     say('The emulator was reset.');
   }));
+  const stateForm = $('#state-form');
+  stateForm.addEventListener('submit', guard(async (event) => {
+    event.preventDefault();
+    const file = stateForm.elements.file.files[0];
+    const mode = stateForm.elements.mode.value;
+    if (!file) return;
+    let doc;
+    try {
+      doc = JSON.parse(await file.text());
+    } catch {
+      throw new Error(`${file.name} is not JSON.`);
+    }
+    if (mode === 'replace' && !(await confirmAction('Replace the state? Everything is reset before the import.', 'Replace'))) return;
+    $('#state-result').textContent = '';
+    const result = await control('POST', `/import?mode=${mode}`, doc);
+    const n = result.imported;
+    $('#state-result').textContent = `Imported (${mode}): images ${n.images}, catalog entries ${n.sourceImages}, fault rules ${n.faults}.`;
+    images.pages = [];
+    await loadClock();
+  }));
   const form = $('#snapshot-form');
   form.addEventListener('submit', guard(async (event) => {
     event.preventDefault();
