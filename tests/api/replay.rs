@@ -201,6 +201,25 @@ async fn a_recorded_session_replays_against_a_fresh_emulator() {
     // The replayed create got a new id and the get and delete followed it: the image is gone again.
     assert_eq!(fresh.image_rows().await, 0);
 
+    // A recorded body that differs from what the emulator answers: reported only with --compare-bodies.
+    let mut tampered: Value =
+        serde_json::from_str(&std::fs::read_to_string(&har).unwrap()).unwrap();
+    let content = &mut tampered["log"]["entries"][0]["response"]["content"]["text"];
+    *content = json!(content
+        .as_str()
+        .unwrap()
+        .replace("\"Recorded\"", "\"Tampered\""));
+    let tampered_har = recorder.dir.path().join("tampered.har");
+    std::fs::write(&tampered_har, tampered.to_string()).unwrap();
+    let (ok, out) = replay(&tampered_har, &fresh, &[]).await;
+    assert!(ok, "statuses alone still match: {out}");
+    let (ok, out) = replay(&tampered_har, &fresh, &["--compare-bodies"]).await;
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("body differs at /displayName (replayed \"Recorded\", recorded \"Tampered\")"),
+        "{out}"
+    );
+
     // An emulator where the create clashes: the replay reports it and fails.
     let clashing = bearer_app().await;
     let res = clashing
