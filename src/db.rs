@@ -35,6 +35,11 @@ pub fn migrated_rusqlite_for_tests() -> rusqlite::Connection {
     conn
 }
 
+#[cfg(test)]
+mod described;
+#[cfg(test)]
+pub use described::assert_described;
+
 /// How many migrations this build carries (a ready database has applied them all).
 pub fn migration_count() -> usize {
     migrations::runner().get_migrations().len()

@@ -21,12 +21,14 @@ pub mod db;
 pub mod device_images;
 pub mod error;
 pub mod files;
+pub mod gallery_images;
 pub mod graph;
 pub mod healthcheck;
 pub mod http;
 pub mod identity;
 #[doc(hidden)]
 pub mod properties;
+pub mod provisioning_policies;
 pub mod replay;
 pub mod source_images;
 pub mod telemetry;

@@ -150,6 +150,20 @@ pub fn route_of(segments: &[String]) -> &'static str {
         [_, "devicemanagement", "virtualendpoint", "deviceimages", _, "reupload"] => {
             "deviceImages/{id}/reupload"
         }
+        [_, "devicemanagement", "virtualendpoint", "provisioningpolicies"] => {
+            "provisioningPolicies"
+        }
+        [_, "devicemanagement", "virtualendpoint", "provisioningpolicies", _] => {
+            "provisioningPolicies/{id}"
+        }
+        [_, "devicemanagement", "virtualendpoint", "provisioningpolicies", _, "assign"] => {
+            "provisioningPolicies/{id}/assign"
+        }
+        [_, "devicemanagement", "virtualendpoint", "provisioningpolicies", _, "assignments"] => {
+            "provisioningPolicies/{id}/assignments"
+        }
+        [_, "devicemanagement", "virtualendpoint", "galleryimages"] => "galleryImages",
+        [_, "devicemanagement", "virtualendpoint", "galleryimages", _] => "galleryImages/{id}",
         [_, "$batch"] => "$batch",
         _ => "other",
     }

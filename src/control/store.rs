@@ -171,7 +171,8 @@ pub async fn advance_clock(
 }
 
 /// Empties every image, journal entry and fault rule and sets the clock back, in one transaction, leaving the
-/// database as a freshly migrated one; with `catalog`, the source catalog returns to its seeded entries too.
+/// database as a freshly migrated one; with `catalog`, the source catalog and the gallery return to their seeded
+/// entries too.
 pub async fn reset(db: &Database, catalog: bool) -> Result<(), ApiError> {
     db.after_write(
         async {
@@ -187,12 +188,14 @@ pub async fn reset(db: &Database, catalog: bool) -> Result<(), ApiError> {
 /// [`reset`] inside the caller's transaction.
 pub async fn reset_in(tx: &mut SqliteConnection, catalog: bool) -> Result<(), sqlx::Error> {
     for sql in [
+        // The assignments go with their policies (ON DELETE CASCADE).
+        "DELETE FROM provisioning_policies",
         "DELETE FROM device_images",
         "DELETE FROM request_journal_batches",
         "UPDATE request_journal_meta SET next_id = 1, first_kept = 1",
         "DELETE FROM fault_rules",
         "UPDATE emulator_state SET clock_offset_ms = 0",
-        "DELETE FROM sqlite_sequence WHERE name IN ('device_images', 'fault_rules')",
+        "DELETE FROM sqlite_sequence WHERE name IN ('device_images', 'fault_rules', 'provisioning_policies')",
     ] {
         sqlx::query(sql).execute(&mut *tx).await?;
     }
@@ -201,6 +204,9 @@ pub async fn reset_in(tx: &mut SqliteConnection, catalog: bool) -> Result<(), sq
             "DELETE FROM source_images",
             "DELETE FROM sqlite_sequence WHERE name = 'source_images'",
             "INSERT INTO source_images SELECT * FROM source_image_seeds",
+            "DELETE FROM gallery_images",
+            "DELETE FROM sqlite_sequence WHERE name = 'gallery_images'",
+            "INSERT INTO gallery_images SELECT * FROM gallery_image_seeds",
         ] {
             sqlx::query(sql).execute(&mut *tx).await?;
         }
@@ -208,20 +214,33 @@ pub async fn reset_in(tx: &mut SqliteConnection, catalog: bool) -> Result<(), sq
     Ok(())
 }
 
-/// Deletes one tenant's images (`POST /_emulator/reset?tenant=T`); how many went.
+/// Deletes one tenant's images and provisioning policies (`POST /_emulator/reset?tenant=T`); how many images went.
 pub async fn reset_tenant(db: &Database, tenant_id: &str) -> Result<u64, ApiError> {
     db.after_write(
         async {
             let mut tx = db.writer.begin().await?;
-            let done = sqlx::query("DELETE FROM device_images WHERE tenant_id = ?")
-                .bind(tenant_id)
-                .execute(&mut *tx)
-                .await?;
+            let done = reset_tenant_in(&mut tx, tenant_id).await?;
             tx.commit().await?;
-            Ok(done.rows_affected())
+            Ok(done)
         }
         .await,
     )
+}
+
+/// [`reset_tenant`] inside the caller's transaction.
+pub async fn reset_tenant_in(
+    tx: &mut SqliteConnection,
+    tenant_id: &str,
+) -> Result<u64, sqlx::Error> {
+    sqlx::query("DELETE FROM provisioning_policies WHERE tenant_id = ?")
+        .bind(tenant_id)
+        .execute(&mut *tx)
+        .await?;
+    let done = sqlx::query("DELETE FROM device_images WHERE tenant_id = ?")
+        .bind(tenant_id)
+        .execute(&mut *tx)
+        .await?;
+    Ok(done.rows_affected())
 }
 
 /// Stores a rule inside the caller's transaction, with its own id when it has one (else the next); `None` when that

@@ -269,33 +269,10 @@ mod tests {
     /// column exists, and `NOT NULL` columns are exactly the properties that are always set.
     #[test]
     fn every_column_of_device_images_is_described() {
-        let db = crate::db::migrated_rusqlite_for_tests();
-        let mut statement = db
-            .prepare("SELECT name, \"notnull\" FROM pragma_table_info('device_images')")
-            .unwrap();
-        let columns: Vec<(String, bool)> = statement
-            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        for (column, not_null) in &columns {
-            match Property::stored().find(|(_, c)| c == column) {
-                Some((p, _)) => assert_eq!(
-                    p.def().always_set,
-                    *not_null,
-                    "{column}: NOT NULL must match always_set"
-                ),
-                None => assert!(
-                    INTERNAL_COLUMNS.contains(&column.as_str()),
-                    "device_images.{column} is described nowhere"
-                ),
-            }
-        }
-        for column in Property::stored().map(|(_, c)| c).chain(INTERNAL_COLUMNS) {
-            assert!(
-                columns.iter().any(|(c, _)| c == column),
-                "{column} is described but not in device_images"
-            );
-        }
+        crate::db::assert_described(
+            "device_images",
+            Property::stored().map(|(p, c)| (c, p.def().always_set)),
+            &INTERNAL_COLUMNS,
+        );
     }
 }

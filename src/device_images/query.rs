@@ -5,7 +5,7 @@ use super::domain::ENTITY_TYPE;
 use super::view::Property;
 use crate::error::ApiError;
 use crate::graph::odata::schema::{Field, QuerySchema};
-use crate::graph::resource::Described;
+use crate::graph::resource::{self, Described};
 use crate::graph::ApiVersion;
 
 /// The query schema of `deviceImages`.
@@ -38,32 +38,10 @@ impl QuerySchema for DeviceImageSchema {
 
 /// Parses `$select`: property names (case-insensitive), comma-separated; `*` selects everything (`None`).
 pub fn parse_select(value: &str, version: ApiVersion) -> Result<Option<Vec<Property>>, ApiError> {
-    let mut selected = Vec::new();
-    for name in value.split(',').map(str::trim) {
-        if name == "*" {
-            return Ok(None);
-        }
-        if name.is_empty() {
-            return Err(ApiError::BadRequest(
-                "Invalid $select: an empty property name.".into(),
-            ));
-        }
-        let p = Property::parse(name, version)
-            .ok_or_else(|| DEVICE_IMAGES.unknown(name, "$select", None))?;
-        if !selected.contains(&p) {
-            selected.push(p);
-        }
-    }
-    Ok(Some(selected))
+    resource::parse_select(value, version, &DEVICE_IMAGES)
 }
 
 /// The `(id,displayName)` part of a context URL for a `$select`.
 pub fn select_suffix(select: Option<&[Property]>) -> String {
-    match select {
-        None => String::new(),
-        Some(props) => {
-            let names: Vec<&str> = props.iter().map(|p| p.name()).collect();
-            format!("({})", names.join(","))
-        }
-    }
+    resource::select_suffix(select)
 }

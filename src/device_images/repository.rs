@@ -267,15 +267,29 @@ pub async fn get_json(
     Ok(rows.into_iter().next())
 }
 
-/// Deletes the image inside the caller's transaction; false when the tenant has no image with this id.
+/// Deletes the image inside the caller's transaction; false when the tenant has no image with this id. An image a
+/// provisioning policy of the tenant uses is refused (Graph: "Device images being used in a provisioning policy
+/// can't be deleted"): the check and the delete share the transaction, so no policy create can slip in between.
 pub async fn delete_in(
     tx: &mut sqlx::SqliteConnection,
     tenant_id: &str,
     id: Uuid,
 ) -> Result<bool, ApiError> {
+    let id = id.hyphenated().to_string();
+    let users =
+        crate::provisioning_policies::repository::using_image_in(tx, tenant_id, &id).await?;
+    if !users.is_empty() {
+        let names: Vec<String> = users.iter().take(10).map(|n| format!("'{n}'")).collect();
+        return Err(ApiError::BadRequest(format!(
+            "The device image '{id}' is used by {} provisioning policy(ies) ({}); device images being used in a \
+             provisioning policy can't be deleted. Delete the provisioning policy first and then the device image.",
+            users.len(),
+            names.join(", ")
+        )));
+    }
     let done = sqlx::query("DELETE FROM device_images WHERE tenant_id = ? AND id = ?")
         .bind(tenant_id)
-        .bind(id.hyphenated().to_string())
+        .bind(&id)
         .execute(&mut *tx)
         .await?;
     Ok(done.rows_affected() == 1)

@@ -187,6 +187,94 @@ graph_enum! {
     }
 }
 
+graph_enum! {
+    /// `cloudPcGalleryImageStatus`.
+    pub enum GalleryImageStatus as GALLERY_IMAGE_STATUS = "cloudPcGalleryImageStatus" {
+        Supported = "supported", v1: true, evolvable: false;
+        SupportedWithWarning = "supportedWithWarning", v1: true, evolvable: false;
+        NotSupported = "notSupported", v1: true, evolvable: false;
+    }
+}
+
+graph_enum! {
+    /// `cloudPcProvisioningPolicyImageType`.
+    pub enum PolicyImageType as POLICY_IMAGE_TYPE = "cloudPcProvisioningPolicyImageType" {
+        Gallery = "gallery", v1: true, evolvable: false;
+        Custom = "custom", v1: true, evolvable: false;
+    }
+}
+
+graph_enum! {
+    /// `cloudPcProvisioningType`: beta's `sharedByUser` and `sharedByEntraGroup` are evolvable.
+    pub enum ProvisioningType as PROVISIONING_TYPE = "cloudPcProvisioningType" {
+        Dedicated = "dedicated", v1: true, evolvable: false;
+        Shared = "shared", v1: true, evolvable: false;
+        SharedByUser = "sharedByUser", v1: false, evolvable: true;
+        SharedByEntraGroup = "sharedByEntraGroup", v1: false, evolvable: true;
+    }
+}
+
+graph_enum! {
+    /// `cloudPcDomainJoinType`.
+    pub enum DomainJoinType as DOMAIN_JOIN_TYPE = "cloudPcDomainJoinType" {
+        AzureAdJoin = "azureADJoin", v1: true, evolvable: false;
+        HybridAzureAdJoin = "hybridAzureADJoin", v1: true, evolvable: false;
+    }
+}
+
+graph_enum! {
+    /// `cloudPcRegionGroup` (v1.0's members).
+    pub enum RegionGroup as REGION_GROUP = "cloudPcRegionGroup" {
+        Default = "default", v1: true, evolvable: false;
+        Australia = "australia", v1: true, evolvable: false;
+        Canada = "canada", v1: true, evolvable: false;
+        UsCentral = "usCentral", v1: true, evolvable: false;
+        UsEast = "usEast", v1: true, evolvable: false;
+        UsWest = "usWest", v1: true, evolvable: false;
+        France = "france", v1: true, evolvable: false;
+        Germany = "germany", v1: true, evolvable: false;
+        EuropeUnion = "europeUnion", v1: true, evolvable: false;
+        UnitedKingdom = "unitedKingdom", v1: true, evolvable: false;
+        Japan = "japan", v1: true, evolvable: false;
+        Asia = "asia", v1: true, evolvable: false;
+        India = "india", v1: true, evolvable: false;
+        SouthAmerica = "southAmerica", v1: true, evolvable: false;
+        Euap = "euap", v1: true, evolvable: false;
+        UsGovernment = "usGovernment", v1: true, evolvable: false;
+        UsGovernmentDod = "usGovernmentDOD", v1: true, evolvable: false;
+        Norway = "norway", v1: true, evolvable: false;
+        Switzerland = "switzerland", v1: true, evolvable: false;
+        SouthKorea = "southKorea", v1: true, evolvable: false;
+    }
+}
+
+graph_enum! {
+    /// `microsoftManagedDesktopType`.
+    pub enum ManagedDesktopType as MANAGED_DESKTOP_TYPE = "microsoftManagedDesktopType" {
+        NotManaged = "notManaged", v1: true, evolvable: false;
+        PremiumManaged = "premiumManaged", v1: true, evolvable: false;
+        StandardManaged = "standardManaged", v1: true, evolvable: false;
+        StarterManaged = "starterManaged", v1: true, evolvable: false;
+    }
+}
+
+graph_enum! {
+    /// `cloudPcManagementService`: beta only, read-only on policies.
+    pub enum ManagementService as MANAGEMENT_SERVICE = "cloudPcManagementService" {
+        Windows365 = "windows365", v1: false, evolvable: false;
+        DevBox = "devBox", v1: false, evolvable: false;
+        RpaBox = "rpaBox", v1: false, evolvable: true;
+    }
+}
+
+graph_enum! {
+    /// `cloudPcUserExperienceType`: beta only.
+    pub enum UserExperienceType as USER_EXPERIENCE_TYPE = "cloudPcUserExperienceType" {
+        CloudPc = "cloudPc", v1: false, evolvable: false;
+        CloudApp = "cloudApp", v1: false, evolvable: false;
+    }
+}
+
 impl EnumType {
     /// The member with exactly this wire spelling.
     pub fn member(&self, wire: &str) -> Option<&'static Member> {
@@ -331,6 +419,14 @@ mod tests {
         check::<ImageStatusDetails>();
         check::<ImageOsStatus>();
         check::<SourceImageCategory>();
+        check::<GalleryImageStatus>();
+        check::<PolicyImageType>();
+        check::<ProvisioningType>();
+        check::<DomainJoinType>();
+        check::<RegionGroup>();
+        check::<ManagedDesktopType>();
+        check::<ManagementService>();
+        check::<UserExperienceType>();
         for details in ImageStatusDetails::ALL {
             assert_eq!(details.error_code().wire(), details.wire());
         }

@@ -3,8 +3,9 @@
 //! its projection per version and its query schema, and from which Graph's metadata can be written.
 
 use super::enums::EnumType;
-use super::odata::schema::{Field, Kind};
+use super::odata::schema::{Field, Kind, QuerySchema};
 use super::ApiVersion;
+use crate::error::ApiError;
 
 /// A property's type in Graph's schema (its CSDL `Type`).
 #[derive(Debug, Clone, Copy)]
@@ -18,6 +19,12 @@ pub enum Edm {
     /// `Collection(Edm.String)`, stored as a JSON array.
     StringCollection,
     Enum(&'static EnumType),
+    /// `Edm.Boolean`, stored as 0 or 1.
+    Boolean,
+    /// A complex type (`graph.{name}`), stored as the JSON object Graph returns.
+    Complex(&'static str),
+    /// `Collection(graph.{name})` of a complex type, stored as a JSON array.
+    ComplexCollection(&'static str),
 }
 
 /// Which API versions have a property.
@@ -51,6 +58,15 @@ pub struct PropertyDef<P: 'static> {
     /// The column and kind `$filter` and `$orderby` compare: usually the property's own column, typed from its
     /// Graph type; `displayName` compares its case-folded key.
     pub query: (&'static str, Kind),
+}
+
+impl<P: Copy> PropertyDef<P> {
+    /// The same property, compared by `$filter` and `$orderby` on another column (a case-folded key).
+    pub const fn compared_on(self, column: &'static str) -> Self {
+        let mut def = self;
+        def.query.0 = column;
+        def
+    }
 }
 
 /// A resource's enum of properties, with its table: the lookups every resource needs, derived from the table.
@@ -129,7 +145,12 @@ pub fn json_object_sql<P: Described>(
             },
         };
         let value = match def.edm {
-            Edm::StringCollection => format!("json({column})"),
+            Edm::StringCollection | Edm::Complex(_) | Edm::ComplexCollection(_) => {
+                format!("json({column})")
+            }
+            Edm::Boolean => format!(
+                "CASE {column} WHEN 1 THEN json('true') WHEN 0 THEN json('false') ELSE NULL END"
+            ),
             // A chain of comparisons, not `IN (…)`: for a list of constants SQLite builds an ephemeral index on
             // every execution, which cost a GET by id a fifth of its instructions (bench/README.md).
             Edm::Enum(ty) => {
@@ -148,4 +169,40 @@ pub fn json_object_sql<P: Described>(
         args.push(format!("'{}', {value}", def.name));
     }
     format!("json_object({})", args.join(", "))
+}
+
+/// Parses `$select` against a resource's description: property names (case-insensitive), comma-separated, each
+/// kept once; `*` selects everything (`None`).
+pub fn parse_select<P: Described>(
+    value: &str,
+    version: ApiVersion,
+    schema: &dyn QuerySchema,
+) -> Result<Option<Vec<P>>, ApiError> {
+    let mut selected = Vec::new();
+    for name in value.split(',').map(str::trim) {
+        if name == "*" {
+            return Ok(None);
+        }
+        if name.is_empty() {
+            return Err(ApiError::BadRequest(
+                "Invalid $select: an empty property name.".into(),
+            ));
+        }
+        let p = P::parse(name, version).ok_or_else(|| schema.unknown(name, "$select", None))?;
+        if !selected.contains(&p) {
+            selected.push(p);
+        }
+    }
+    Ok(Some(selected))
+}
+
+/// The `(id,displayName)` part of a context URL for a `$select`.
+pub fn select_suffix<P: Described>(select: Option<&[P]>) -> String {
+    match select {
+        None => String::new(),
+        Some(props) => {
+            let names: Vec<&str> = props.iter().map(|p| p.name()).collect();
+            format!("({})", names.join(","))
+        }
+    }
 }

@@ -11,6 +11,7 @@ mod identity;
 mod isolation;
 mod lifecycle;
 mod metadata;
+mod policies;
 mod process;
 mod protocol;
 mod query;

@@ -12,7 +12,14 @@ const LAYERS: [(&str, &[&str]); 4] = [
     ("http", &["http", "properties"]),
     (
         "resources",
-        &["device_images", "source_images", "identity", "control"],
+        &[
+            "device_images",
+            "source_images",
+            "gallery_images",
+            "provisioning_policies",
+            "identity",
+            "control",
+        ],
     ),
     ("protocol kit", &["graph", "error"]),
     (

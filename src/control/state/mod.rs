@@ -68,10 +68,7 @@ pub async fn apply_in(
                 }
             }
             Scope::Tenant(t) => {
-                sqlx::query("DELETE FROM device_images WHERE tenant_id = ?")
-                    .bind(t)
-                    .execute(&mut *tx)
-                    .await?;
+                store::reset_tenant_in(tx, t).await?;
             }
         }
     }

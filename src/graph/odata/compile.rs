@@ -129,6 +129,8 @@ impl FilterCompiler {
             (Kind::Int, Literal::Int(n)) => ("", Param::Int(*n)),
             (Kind::Int, Literal::Decimal(f)) => ("", Param::Real(*f)),
             (Kind::Int, _) => return Err(mismatch("a number")),
+            (Kind::Bool, Literal::Bool(b)) => ("", Param::Int(i64::from(*b))),
+            (Kind::Bool, _) => return Err(mismatch("true or false")),
             (Kind::Date, Literal::Date(d)) => ("", Param::Text(d.format("%Y-%m-%d").to_string())),
             (Kind::Date, _) => return Err(mismatch("a date such as 2028-04-11 (without quotes)")),
             (Kind::DateTime, Literal::DateTime(t)) => ("", Param::Text(format_timestamp(*t))),

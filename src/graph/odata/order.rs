@@ -194,7 +194,7 @@ fn key(field: Field, descending: bool) -> Result<SortKey, ApiError> {
     let (sql, integer) = match kind {
         Kind::Text => (format!("{col} COLLATE NOCASE"), false),
         Kind::Guid | Kind::Folded | Kind::Date | Kind::DateTime => (col.to_owned(), false),
-        Kind::Int => (col.to_owned(), true),
+        Kind::Int | Kind::Bool => (col.to_owned(), true),
         // Enums sort by their members' order in the schema (their numeric values), not alphabetically.
         Kind::Enum { stored, .. } => {
             let whens: String = stored

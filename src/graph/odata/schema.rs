@@ -25,6 +25,8 @@ pub enum Kind {
         shown: &'static EnumType,
     },
     Int,
+    /// `Edm.Boolean` stored as 0 or 1; compared with `true` and `false`.
+    Bool,
     /// `YYYY-MM-DD` text.
     Date,
     /// RFC 3339 text with milliseconds and `Z`: text order is time order.

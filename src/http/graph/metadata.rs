@@ -166,6 +166,9 @@ fn type_name(edm: Edm) -> String {
         Edm::DateTimeOffset => "Edm.DateTimeOffset".into(),
         Edm::StringCollection => "Collection(Edm.String)".into(),
         Edm::Enum(ty) => format!("graph.{}", ty.name),
+        Edm::Boolean => "Edm.Boolean".into(),
+        Edm::Complex(name) => format!("graph.{name}"),
+        Edm::ComplexCollection(name) => format!("Collection(graph.{name})"),
     }
 }
 

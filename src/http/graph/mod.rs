@@ -6,10 +6,13 @@ use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 pub mod batch;
+pub mod collection;
 pub mod device_images;
 pub mod device_images_list;
+pub mod gallery_images;
 pub mod metadata;
 pub mod openapi;
+pub mod provisioning_policies;
 pub mod source_images;
 
 use crate::error::ApiError;
@@ -19,12 +22,14 @@ use crate::http::AppState;
 use crate::identity::Access;
 use device_images as handlers;
 use device_images_list as list;
+use provisioning_policies as policies;
 
-/// The fixed segments in front of the device image collection.
-const COLLECTION: [&str; 3] = ["deviceManagement", "virtualEndpoint", "deviceImages"];
+/// The fixed segments in front of the collections.
+const VIRTUAL_ENDPOINT: [&str; 2] = ["deviceManagement", "virtualEndpoint"];
 
-/// Every request that no control-plane route took. It is long because it is the route table: one match shows the
-/// whole Graph surface, each arm a method and a path.
+/// Every request that no control-plane route took: the version, authentication, `$metadata`, `$batch`, then the
+/// collection's own route table. It is long because it is the one place that shows, in order, every step a Graph
+/// request crosses before its collection's routes.
 pub async fn dispatch(
     req: HttpRequest,
     payload: web::Payload,
@@ -72,7 +77,7 @@ pub async fn dispatch(
             _ => Err(ApiError::MethodNotAllowed("POST")),
         };
     }
-    for (i, word) in COLLECTION.iter().enumerate() {
+    for (i, word) in VIRTUAL_ENDPOINT.iter().enumerate() {
         match rest.get(i) {
             Some(s) if s.eq_ignore_ascii_case(word) => {}
             Some(s) => return Err(segment_not_found(s)),
@@ -80,33 +85,117 @@ pub async fn dispatch(
         }
     }
     let ctx = GraphContext::new(&req, version, caller.tenant);
+    let (collection, rest) = match &rest[VIRTUAL_ENDPOINT.len()..] {
+        [collection, rest @ ..] => (collection.to_ascii_lowercase(), rest),
+        [] => return Err(segment_not_found(&rest[VIRTUAL_ENDPOINT.len() - 1])),
+    };
+    match collection.as_str() {
+        "deviceimages" => device_images_routes(&req, payload, &state, &ctx, rest).await,
+        "provisioningpolicies" => policy_routes(&req, payload, &state, &ctx, rest).await,
+        "galleryimages" => gallery_routes(&req, &state, &ctx, rest).await,
+        _ => Err(segment_not_found(&rest_segment(
+            &req,
+            VIRTUAL_ENDPOINT.len(),
+        ))),
+    }
+}
+
+/// The segment at `index` after the version (for a message).
+fn rest_segment(req: &HttpRequest, index: usize) -> String {
+    segments(req.uri().path())
+        .get(index + 1)
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// `…/deviceImages` and below: each arm a method and a path.
+async fn device_images_routes(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+    ctx: &GraphContext,
+    rest: &[String],
+) -> Result<HttpResponse, ApiError> {
     let method = req.method();
-    match &rest[COLLECTION.len()..] {
+    match rest {
         [] => match *method {
-            Method::GET => list::list(&req, &state, &ctx).await,
-            Method::POST => handlers::create(&req, payload, &state, &ctx).await,
+            Method::GET => list::list(req, state, ctx).await,
+            Method::POST => handlers::create(req, payload, state, ctx).await,
             _ => Err(ApiError::MethodNotAllowed("GET, POST")),
         },
         [segment] if is_get_source_images(segment) => match *method {
-            Method::GET => source_images::get_source_images(&req, &state, &ctx).await,
+            Method::GET => source_images::get_source_images(req, state, ctx).await,
             _ => Err(ApiError::MethodNotAllowed("GET")),
         },
         [segment] if segment.eq_ignore_ascii_case("$count") => match *method {
-            Method::GET => list::count(&req, &state, &ctx).await,
+            Method::GET => list::count(req, state, ctx).await,
             _ => Err(ApiError::MethodNotAllowed("GET")),
         },
         [id] => match *method {
-            Method::GET => handlers::get(&req, &state, &ctx, id).await,
-            Method::DELETE => handlers::delete(&req, &state, &ctx, id).await,
+            Method::GET => handlers::get(req, state, ctx, id).await,
+            Method::DELETE => handlers::delete(req, state, ctx, id).await,
             _ => Err(ApiError::MethodNotAllowed("GET, DELETE")),
         },
         // The upload actions exist on beta only; v1.0 has no such segment (docs/fidelity.md#methods-and-permissions).
-        [id, action] if version == ApiVersion::Beta && is_action(action) => match *method {
+        [id, action] if ctx.version == ApiVersion::Beta && is_action(action) => match *method {
             Method::POST => {
                 let deprecated = action.eq_ignore_ascii_case("reupload");
-                handlers::retry_upload(&req, &state, &ctx, id, deprecated).await
+                handlers::retry_upload(req, state, ctx, id, deprecated).await
             }
             _ => Err(ApiError::MethodNotAllowed("POST")),
+        },
+        [_, segment, ..] => Err(segment_not_found(segment)),
+    }
+}
+
+/// `…/provisioningPolicies` and below (docs/policies.md).
+async fn policy_routes(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+    ctx: &GraphContext,
+    rest: &[String],
+) -> Result<HttpResponse, ApiError> {
+    let method = req.method();
+    match rest {
+        [] => match *method {
+            Method::GET => policies::list(req, state, ctx).await,
+            Method::POST => policies::create(req, payload, state, ctx).await,
+            _ => Err(ApiError::MethodNotAllowed("GET, POST")),
+        },
+        [id] => match *method {
+            Method::GET => policies::get(req, state, ctx, id).await,
+            Method::PATCH => policies::update(req, payload, state, ctx, id).await,
+            Method::DELETE => policies::delete(state, ctx, id).await,
+            _ => Err(ApiError::MethodNotAllowed("GET, PATCH, DELETE")),
+        },
+        [id, action] if action.eq_ignore_ascii_case("assign") => match *method {
+            Method::POST => policies::assign(req, payload, state, ctx, id).await,
+            _ => Err(ApiError::MethodNotAllowed("POST")),
+        },
+        [id, nav] if nav.eq_ignore_ascii_case("assignments") => match *method {
+            Method::GET => policies::assignments(req, state, ctx, id).await,
+            _ => Err(ApiError::MethodNotAllowed("GET")),
+        },
+        [_, segment, ..] => Err(segment_not_found(segment)),
+    }
+}
+
+/// `…/galleryImages` and below: read-only (docs/policies.md).
+async fn gallery_routes(
+    req: &HttpRequest,
+    state: &AppState,
+    ctx: &GraphContext,
+    rest: &[String],
+) -> Result<HttpResponse, ApiError> {
+    match rest {
+        [] => match *req.method() {
+            Method::GET => gallery_images::list(req, state, ctx).await,
+            _ => Err(ApiError::MethodNotAllowed("GET")),
+        },
+        [id] => match *req.method() {
+            Method::GET => gallery_images::get(req, state, ctx, id).await,
+            _ => Err(ApiError::MethodNotAllowed("GET")),
         },
         [_, segment, ..] => Err(segment_not_found(segment)),
     }

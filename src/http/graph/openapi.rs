@@ -275,6 +275,9 @@ fn property_schema<P>(def: &PropertyDef<P>, direction: Direction) -> Value {
         Edm::StringCollection => json!({ "type": "array", "items": { "type": "string" } }),
         // OpenAPI 3.0 ignores siblings of `$ref`: a nullable reference is an `allOf` of one.
         Edm::Enum(ty) => json!({ "allOf": [schema_ref(&format!("{}{suffix}", ty.name))] }),
+        Edm::Boolean => json!({ "type": "boolean" }),
+        Edm::Complex(name) => json!({ "allOf": [schema_ref(name)] }),
+        Edm::ComplexCollection(name) => json!({ "type": "array", "items": schema_ref(name) }),
     };
     match schema {
         mut schema if !def.always_set || direction == Input => {
