@@ -71,6 +71,10 @@ async fn each_versions_metadata_describes_device_images_as_graphs_published_meta
             include_str!("../fixtures/graph-v1.0-device-images-csdl.xml"),
         ),
         (
+            "v1.0",
+            include_str!("../fixtures/graph-v1.0-policies-csdl.xml"),
+        ),
+        (
             "beta",
             include_str!("../fixtures/graph-beta-device-images-csdl.xml"),
         ),
@@ -110,10 +114,28 @@ async fn each_versions_metadata_describes_device_images_as_graphs_published_meta
             "cloudPcDeviceImageOsStatus",
             "getSourceImages",
             "GraphService",
+            "cloudPcProvisioningPolicy",
+            "cloudPcProvisioningPolicyAssignment",
+            "cloudPcGalleryImage",
+            "cloudPcGalleryImageStatus",
+            "cloudPcProvisioningPolicyImageType",
+            "cloudPcProvisioningType",
+            "cloudPcDomainJoinConfiguration",
+            "cloudPcWindowsSetting",
+            "cloudPcManagementAssignmentTarget",
+            "cloudPcManagementGroupAssignmentTarget",
+            "cloudPcDomainJoinType",
+            "cloudPcRegionGroup",
+            "microsoftManagedDesktop",
+            "microsoftManagedDesktopType",
+            "cloudPcProvisioningPolicyAutopatch",
+            "assign",
         ]
         .into();
         if version == "beta" {
             served.extend([
+                "cloudPcManagementService",
+                "cloudPcUserExperienceType",
                 "cloudPcDeviceImageStatusDetails",
                 "cloudPcSourceImageCategory",
                 "retryUpload",
@@ -134,6 +156,21 @@ async fn each_versions_metadata_describes_device_images_as_graphs_published_meta
                 "virtualEndpoint",
                 "deviceImages",
                 "Collection(graph.cloudPcDeviceImage)",
+            ),
+            (
+                "virtualEndpoint",
+                "provisioningPolicies",
+                "Collection(graph.cloudPcProvisioningPolicy)",
+            ),
+            (
+                "virtualEndpoint",
+                "galleryImages",
+                "Collection(graph.cloudPcGalleryImage)",
+            ),
+            (
+                "cloudPcProvisioningPolicy",
+                "assignments",
+                "Collection(graph.cloudPcProvisioningPolicyAssignment)",
             ),
         ] {
             let owner = named(schema, "EntityType", owner).unwrap();
@@ -236,7 +273,8 @@ fn resolve(doc: &roxmltree::Document, fragment: &str) {
             .strip_prefix("Collection(")
             .and_then(|t| t.strip_suffix(')'))
             .map_or(ty.clone(), str::to_owned);
-        if let Some(select) = select {
+        // `('…')` is a key, not a `$select` list.
+        if let Some(select) = select.filter(|s| !s.starts_with('\'')) {
             let target = named(schema, "EntityType", ty.trim_start_matches("graph.")).unwrap();
             for property in select.split(',') {
                 assert!(
@@ -281,7 +319,32 @@ async fn every_odata_context_the_emulator_emits_resolves_in_its_metadata() {
             contexts.push(item["body"]["@odata.context"].clone());
         }
     }
-    assert_eq!(contexts.len(), 18);
+    // Provisioning policies (with a key segment) and gallery images.
+    let image = app.ready_image("Context policy image").await;
+    let policy = app
+        .create_policy(
+            "v1.0",
+            &json!({"displayName": "Context", "imageId": image, "imageType": "custom"}),
+        )
+        .await;
+    contexts.push(policy["@odata.context"].clone());
+    let id = policy["id"].as_str().unwrap();
+    for version in ["v1.0", "beta"] {
+        let gallery = format!(
+            "{}/{version}/deviceManagement/virtualEndpoint/galleryImages",
+            app.address
+        );
+        for url in [
+            app.policies(version, "?$select=id,imageId"),
+            app.policies(version, &format!("/{id}?$expand=assignments")),
+            app.policies(version, &format!("/{id}/assignments")),
+            gallery.clone(),
+            format!("{gallery}/microsoftwindowsdesktop_windows-ent-cpc_win11-24h2-ent-cpc?$select=status"),
+        ] {
+            contexts.push(app.get_json(&url).await["@odata.context"].clone());
+        }
+    }
+    assert_eq!(contexts.len(), 29);
     for context in contexts {
         let context = context
             .as_str()
@@ -326,6 +389,19 @@ async fn the_openapi_documents_list_every_route_and_the_csdls_types() {
             format!("get {c}/{{id}}"),
             format!("delete {c}/{{id}}"),
         ];
+        let p = "/deviceManagement/virtualEndpoint/provisioningPolicies";
+        let g = "/deviceManagement/virtualEndpoint/galleryImages";
+        expected.extend([
+            format!("get {p}"),
+            format!("post {p}"),
+            format!("get {p}/{{id}}"),
+            format!("patch {p}/{{id}}"),
+            format!("delete {p}/{{id}}"),
+            format!("post {p}/{{id}}/assign"),
+            format!("get {p}/{{id}}/assignments"),
+            format!("get {g}"),
+            format!("get {g}/{{galleryImageId}}"),
+        ]);
         if version == "beta" {
             expected.push(format!("post {c}/{{id}}/retryUpload"));
             expected.push(format!("post {c}/{{id}}/reupload"));

@@ -41,7 +41,7 @@ for version in v1.0 beta; do
   done
 done
 # The state document the emulator exports is what both documents' schema says it is: images in several statuses (an
-# evolvable member among them), a fault rule, a moved clock.
+# evolvable member among them), an assigned provisioning policy, a fault rule, a moved clock.
 src=/subscriptions/0ac520ee-14c0-480f-b6c9-0a90c58ffff0/resourceGroups/rg/providers/Microsoft.Compute/images/x
 for body in '"status":"pending"' '"status":"failed","errorCode":"sourceImageInvalid","sizeInGB":64,"scopeIds":["1"]' \
     '"status":"warning","errorCode":"startMenuAppLimitExceeded","osStatus":"supported","expirationDate":"2027-01-01"'; do
@@ -49,6 +49,12 @@ for body in '"status":"pending"' '"status":"failed","errorCode":"sourceImageInva
     "$url/beta/deviceManagement/virtualEndpoint/deviceImages" \
     -d "{\"displayName\":\"state $RANDOM\",\"version\":\"1.0.0\",\"sourceImageResourceId\":\"$src\",$body}"
 done
+policies="$url/beta/deviceManagement/virtualEndpoint/provisioningPolicies"
+policy=$(curl -sf -H 'Content-Type: application/json' "$policies" \
+  -d '{"displayName":"state policy","imageType":"gallery","imageId":"microsoftwindowsdesktop_windows-ent-cpc_win11-24h2-ent-cpc"}' |
+  "$root/$venv/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["id"])')
+curl -sf -o /dev/null -H 'Content-Type: application/json' "$policies/$policy/assign" \
+  -d '{"assignments":[{"target":{"groupId":"64ff06de-9c00-4a5a-98b5-7f5abe26ffff"}}]}'
 curl -sf -o /dev/null -H 'Content-Type: application/json' "$url/_emulator/faults" -d '{"action":"latency","latencyMs":1,"path":"/none"}'
 curl -sf -o /dev/null -H 'Content-Type: application/json' "$url/_emulator/clock" -d '{"advanceSeconds":5}'
 curl -sf "$url/_emulator/state" >state.json
@@ -59,7 +65,8 @@ from openapi_schema_validator import OAS30Validator
 schema = json.load(open(sys.argv[1]))["components"]["schemas"]["emulatorStateDocument"]
 state = json.load(open(sys.argv[2]))
 OAS30Validator(schema).validate(state)
-print(f"{sys.argv[1]}: the exported state ({len(state['images'])} images) matches emulatorStateDocument")
+print(f"{sys.argv[1]}: the exported state ({len(state['images'])} images, "
+      f"{len(state['provisioningPolicies'])} policies) matches emulatorStateDocument")
 PY
 done
 kill -TERM "${pids[@]}"; wait "${pids[@]}" || true; pids=()

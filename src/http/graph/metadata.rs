@@ -10,10 +10,14 @@ use actix_web::{HttpRequest, HttpResponse};
 
 use crate::device_images::properties::Property;
 use crate::error::ApiError;
-use crate::graph::enums::{EnumType, UNKNOWN_FUTURE_VALUE};
+use crate::gallery_images::properties::GalleryProperty;
+use crate::graph::enums::{
+    EnumType, DOMAIN_JOIN_TYPE, MANAGED_DESKTOP_TYPE, REGION_GROUP, UNKNOWN_FUTURE_VALUE,
+};
 use crate::graph::odata::options::{parse_options, unsupported};
 use crate::graph::resource::{Described, Edm};
 use crate::graph::ApiVersion;
+use crate::provisioning_policies::properties::PolicyProperty;
 use crate::source_images::properties::SourceProperty;
 
 /// When `reupload` was deprecated and when it stops working, as Graph publishes them (docs/fidelity.md).
@@ -78,6 +82,8 @@ pub fn csdl(version: ApiVersion) -> String {
          \x20     </EntityType>\n\
          \x20     <EntityType Name=\"virtualEndpoint\" BaseType=\"graph.entity\">\n\
          \x20       <NavigationProperty Name=\"deviceImages\" Type=\"Collection(graph.cloudPcDeviceImage)\" ContainsTarget=\"true\" />\n\
+         \x20       <NavigationProperty Name=\"galleryImages\" Type=\"Collection(graph.cloudPcGalleryImage)\" ContainsTarget=\"true\" />\n\
+         \x20       <NavigationProperty Name=\"provisioningPolicies\" Type=\"Collection(graph.cloudPcProvisioningPolicy)\" ContainsTarget=\"true\" />\n\
          \x20     </EntityType>\n",
     );
     x.push_str("      <EntityType Name=\"cloudPcDeviceImage\" BaseType=\"graph.entity\">\n");
@@ -86,15 +92,11 @@ pub fn csdl(version: ApiVersion) -> String {
     x.push_str("      <ComplexType Name=\"cloudPcSourceDeviceImage\">\n");
     properties::<SourceProperty>(&mut x, version, None);
     x.push_str("      </ComplexType>\n");
+    policies(&mut x, version);
     for ty in enums(version) {
         enum_type(&mut x, ty, version);
     }
-    x.push_str(
-        "      <Function Name=\"getSourceImages\" IsBound=\"true\">\n\
-         \x20       <Parameter Name=\"bindingParameter\" Type=\"Collection(graph.cloudPcDeviceImage)\" />\n\
-         \x20       <ReturnType Type=\"Collection(graph.cloudPcSourceDeviceImage)\" />\n\
-         \x20     </Function>\n",
-    );
+    x.push_str(GET_SOURCE_IMAGES);
     if beta {
         actions(&mut x);
     }
@@ -106,6 +108,92 @@ pub fn csdl(version: ApiVersion) -> String {
     x.push_str("    </Schema>\n  </edmx:DataServices>\n</edmx:Edmx>\n");
     x
 }
+
+/// The function that lists the source images.
+const GET_SOURCE_IMAGES: &str = "      <Function Name=\"getSourceImages\" IsBound=\"true\">\n\
+    \x20       <Parameter Name=\"bindingParameter\" Type=\"Collection(graph.cloudPcDeviceImage)\" />\n\
+    \x20       <ReturnType Type=\"Collection(graph.cloudPcSourceDeviceImage)\" />\n\
+    \x20     </Function>\n";
+
+/// `cloudPcProvisioningPolicy` with its `assignments`, its assignment entity and complex types, the `assign` action,
+/// and `cloudPcGalleryImage` (docs/policies.md). An assignment's `assignedUsers` (users are not emulated) is left out.
+fn policies(x: &mut String, version: ApiVersion) {
+    x.push_str("      <EntityType Name=\"cloudPcProvisioningPolicy\" BaseType=\"graph.entity\">\n");
+    properties::<PolicyProperty>(x, version, Some("id"));
+    x.push_str(
+        "        <NavigationProperty Name=\"assignments\" Type=\"Collection(graph.cloudPcProvisioningPolicyAssignment)\" ContainsTarget=\"true\" />\n\
+         \x20     </EntityType>\n\
+         \x20     <EntityType Name=\"cloudPcProvisioningPolicyAssignment\" BaseType=\"graph.entity\">\n\
+         \x20       <Property Name=\"target\" Type=\"graph.cloudPcManagementAssignmentTarget\" />\n\
+         \x20     </EntityType>\n",
+    );
+    x.push_str("      <EntityType Name=\"cloudPcGalleryImage\" BaseType=\"graph.entity\">\n");
+    properties::<GalleryProperty>(x, version, Some("id"));
+    x.push_str("      </EntityType>\n");
+    for (name, attributes, members) in COMPLEX_TYPES {
+        let _ = writeln!(
+            x,
+            "      <ComplexType Name=\"{name}\"{attributes}{}>",
+            if members.is_empty() { " /" } else { "" }
+        );
+        if members.is_empty() {
+            continue;
+        }
+        for (member, ty) in members.iter() {
+            let _ = writeln!(x, "        <Property Name=\"{member}\" Type=\"{ty}\" />");
+        }
+        x.push_str("      </ComplexType>\n");
+    }
+    x.push_str(
+        "      <Action Name=\"assign\" IsBound=\"true\">\n\
+         \x20       <Parameter Name=\"bindingParameter\" Type=\"graph.cloudPcProvisioningPolicy\" />\n\
+         \x20       <Parameter Name=\"assignments\" Type=\"Collection(graph.cloudPcProvisioningPolicyAssignment)\" />\n\
+         \x20     </Action>\n",
+    );
+}
+
+/// The complex types of a policy: name, extra attributes, members (name, type), as Graph's v1.0 metadata has them.
+type Complex = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+pub const COMPLEX_TYPES: [Complex; 6] = [
+    (
+        "cloudPcDomainJoinConfiguration",
+        "",
+        &[
+            ("domainJoinType", "graph.cloudPcDomainJoinType"),
+            ("onPremisesConnectionId", "Edm.String"),
+            ("regionGroup", "graph.cloudPcRegionGroup"),
+            ("regionName", "Edm.String"),
+        ],
+    ),
+    ("cloudPcWindowsSetting", "", &[("locale", "Edm.String")]),
+    (
+        "cloudPcManagementAssignmentTarget",
+        " Abstract=\"true\"",
+        &[],
+    ),
+    (
+        "cloudPcManagementGroupAssignmentTarget",
+        " BaseType=\"graph.cloudPcManagementAssignmentTarget\"",
+        &[("groupId", "Edm.String"), ("servicePlanId", "Edm.String")],
+    ),
+    (
+        "microsoftManagedDesktop",
+        "",
+        &[
+            ("managedType", "graph.microsoftManagedDesktopType"),
+            ("profile", "Edm.String"),
+        ],
+    ),
+    (
+        "cloudPcProvisioningPolicyAutopatch",
+        "",
+        &[("autopatchGroupId", "Edm.String")],
+    ),
+];
 
 /// The beta upload actions; `reupload` with the deprecation record Graph annotates deprecated operations with.
 fn actions(x: &mut String) {
@@ -172,18 +260,20 @@ fn type_name(edm: Edm) -> String {
     }
 }
 
-/// The enum types the properties of `version` use, once each, in the order they are first used.
-fn enums(version: ApiVersion) -> Vec<&'static EnumType> {
-    let edms = Property::TABLE
-        .iter()
-        .filter(|d| d.property.in_version(version))
-        .map(|d| d.edm)
-        .chain(
-            SourceProperty::TABLE
-                .iter()
-                .filter(|d| d.property.in_version(version))
-                .map(|d| d.edm),
-        );
+/// The enum types the properties of `version` use (and the complex types' enums), once each, in the order they are
+/// first used.
+pub fn enums(version: ApiVersion) -> Vec<&'static EnumType> {
+    fn of<P: Described>(version: ApiVersion) -> impl Iterator<Item = Edm> {
+        P::TABLE
+            .iter()
+            .filter(move |d| d.property.in_version(version))
+            .map(|d| d.edm)
+    }
+    let edms = of::<Property>(version)
+        .chain(of::<SourceProperty>(version))
+        .chain(of::<PolicyProperty>(version))
+        .chain(of::<GalleryProperty>(version))
+        .chain([&DOMAIN_JOIN_TYPE, &REGION_GROUP, &MANAGED_DESKTOP_TYPE].map(Edm::Enum));
     let mut out: Vec<&'static EnumType> = Vec::new();
     for edm in edms {
         if let Edm::Enum(ty) = edm {

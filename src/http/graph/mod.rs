@@ -12,6 +12,7 @@ pub mod device_images_list;
 pub mod gallery_images;
 pub mod metadata;
 pub mod openapi;
+mod openapi_policies;
 pub mod provisioning_policies;
 pub mod source_images;
 

@@ -46,7 +46,7 @@ const ERRORS: [u16; 7] = [400, 401, 403, 421, 429, 500, 503];
 
 /// An operation: its id, summary, parameters (names of `components/parameters`), request body schema, its success
 /// status and response, and the error statuses it adds to [`ERRORS`].
-fn operation(
+pub(super) fn operation(
     id: &str,
     summary: &str,
     parameters: &[&str],
@@ -81,11 +81,11 @@ fn operation(
     op
 }
 
-fn schema_ref(name: &str) -> Value {
+pub(super) fn schema_ref(name: &str) -> Value {
     json!({ "$ref": format!("#/components/schemas/{name}") })
 }
 
-fn json_response(description: &str, schema: Value) -> Value {
+pub(super) fn json_response(description: &str, schema: Value) -> Value {
     json!({ "description": description, "content": { "application/json": { "schema": schema } } })
 }
 
@@ -172,6 +172,7 @@ fn paths(version: ApiVersion) -> Value {
             true,
         );
     }
+    super::openapi_policies::paths(&mut paths);
     paths
 }
 
@@ -211,6 +212,7 @@ fn parameters() -> Value {
         "skip": query("$skip", "Items to skip", json!({ "type": "integer", "minimum": 0 })),
         "count": query("$count", "Add @odata.count", json!({ "type": "boolean" })),
         "skiptoken": query("$skiptoken", "The continuation of @odata.nextLink", json!({ "type": "string" })),
+        "expand": query("$expand", "Only `assignments`, on provisioning policies", json!({ "type": "string", "enum": ["assignments"] })),
         "format": query("$format", "Only XML", json!({ "type": "string", "enum": ["xml", "application/xml"] })),
     })
 }
@@ -245,19 +247,20 @@ fn schemas(version: ApiVersion) -> Value {
     schemas.insert("batchRequest".into(), batch_request());
     schemas.insert("batchResponse".into(), batch_response());
     schemas.insert("emulatorStateDocument".into(), state_document());
+    super::openapi_policies::schemas(version, &mut schemas);
     Value::Object(schemas)
 }
 
 /// Whether a schema describes what the emulator sends or what a client may send.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Direction {
+pub(super) enum Direction {
     Served,
     Input,
 }
-use Direction::{Input, Served};
+pub(super) use Direction::{Input, Served};
 
 /// A resource as served in `version`: every property it has there, nullable unless the emulator always sets it.
-fn object<P: Described>(version: ApiVersion, direction: Direction) -> Value {
+pub(super) fn object<P: Described>(version: ApiVersion, direction: Direction) -> Value {
     let mut properties = Map::new();
     for def in P::TABLE.iter().filter(|d| d.property.in_version(version)) {
         properties.insert(def.name.into(), property_schema(def, direction));
@@ -315,7 +318,7 @@ fn create_schema(version: ApiVersion) -> Value {
 
 /// An enum as served (every member the version has, the sentinel included) or as a request may send it without
 /// `Prefer: include-unknown-enum-members`.
-fn enum_schema(ty: &EnumType, version: ApiVersion, direction: Direction) -> Value {
+pub(super) fn enum_schema(ty: &EnumType, version: ApiVersion, direction: Direction) -> Value {
     let names: Vec<&str> = match direction {
         Served => members(ty, version),
         Input => ty.listed(version, false),
@@ -369,6 +372,8 @@ fn state_document() -> Value {
                     "errorCode": { "type": "string", "nullable": true },
                 },
             } },
+            "provisioningPolicies": super::openapi_policies::state_policies(),
+            "galleryImages": super::openapi_policies::state_gallery(),
             "faults": { "type": "array", "items": {
                 "type": "object",
                 "required": ["action"],
@@ -382,7 +387,7 @@ fn state_document() -> Value {
     })
 }
 
-fn page(item: &str) -> Value {
+pub(super) fn page(item: &str) -> Value {
     json!({
         "type": "object",
         "required": ["value"],
