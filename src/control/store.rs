@@ -170,9 +170,9 @@ pub async fn advance_clock(
     )
 }
 
-/// Empties every image, journal entry and fault rule and sets the clock back, in one transaction, leaving the
-/// database as a freshly migrated one; with `catalog`, the source catalog and the gallery return to their seeded
-/// entries too.
+/// Empties every image, provisioning policy, journal entry and fault rule and sets the clock back, in one
+/// transaction, leaving the database as a freshly migrated one; with `catalog`, the source catalog and the gallery
+/// return to their seeded entries too.
 pub async fn reset(db: &Database, catalog: bool) -> Result<(), ApiError> {
     db.after_write(
         async {

@@ -38,25 +38,7 @@ pub async fn insert(
     db.after_write(
         async {
             let mut tx = db.writer.begin().await?;
-            let mut values = new.values;
-            resolve_image(&mut tx, tenant_id, &mut values).await?;
-            let id = new.id.unwrap_or_else(Uuid::new_v4).hyphenated().to_string();
-            let inserted = bind(sqlx::query(INSERT), &values)
-                .bind(&id)
-                .bind(tenant_id)
-                .bind(GRACE_PERIOD_IN_HOURS)
-                .bind(now)
-                .bind(now)
-                .execute(&mut *tx)
-                .await;
-            match inserted {
-                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                    return Err(ApiError::Conflict(format!(
-                        "A provisioning policy with id '{id}' already exists."
-                    )))
-                }
-                other => other?,
-            };
+            let (_, id) = insert_in(&mut tx, tenant_id, new, now, now).await?;
             let json = one_json(&mut tx, tenant_id, &id, projection).await?;
             tx.commit().await?;
             let json =
@@ -65,6 +47,35 @@ pub async fn insert(
         }
         .await,
     )
+}
+
+/// Stores a new policy inside the caller's transaction once its image is checked (a create, or an import); its
+/// `seq` and id. A taken id is a 409.
+pub async fn insert_in(
+    tx: &mut SqliteConnection,
+    tenant_id: &str,
+    new: NewPolicy,
+    created: &str,
+    modified: &str,
+) -> Result<(i64, String), ApiError> {
+    let mut values = new.values;
+    resolve_image(tx, tenant_id, &mut values).await?;
+    let id = new.id.unwrap_or_else(Uuid::new_v4).hyphenated().to_string();
+    let inserted = bind(sqlx::query_scalar(INSERT), &values)
+        .bind(&id)
+        .bind(tenant_id)
+        .bind(GRACE_PERIOD_IN_HOURS)
+        .bind(created)
+        .bind(modified)
+        .fetch_one(&mut *tx)
+        .await;
+    match inserted {
+        Ok(seq) => Ok((seq, id)),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(ApiError::Conflict(
+            format!("A provisioning policy with id '{id}' already exists."),
+        )),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The policy's JSON, or `None` when the tenant has no policy with this id.
@@ -193,28 +204,61 @@ pub async fn assign(
             let Some(seq) = seqs.first() else {
                 return Ok(false);
             };
-            sqlx::query("DELETE FROM policy_assignments WHERE policy_seq = ?")
-                .bind(seq)
-                .execute(&mut *tx)
-                .await?;
-            for (position, t) in targets.iter().enumerate() {
-                sqlx::query(
-                    "INSERT INTO policy_assignments (policy_seq, position, id, group_id, service_plan_id) \
-                     VALUES (?, ?, ?, ?, ?)",
-                )
-                .bind(seq)
-                .bind(position as i64)
-                .bind(format!("{id}_{}", t.group_id))
-                .bind(&t.group_id)
-                .bind(&t.service_plan_id)
-                .execute(&mut *tx)
-                .await?;
-            }
+            replace_assignments_in(&mut tx, *seq, &id, targets).await?;
             tx.commit().await?;
             Ok(true)
         }
         .await,
     )
+}
+
+/// Replaces the assignments of the policy with this `seq` and id, inside the caller's transaction.
+pub async fn replace_assignments_in(
+    tx: &mut SqliteConnection,
+    seq: i64,
+    policy_id: &str,
+    targets: &[AssignmentTarget],
+) -> Result<(), ApiError> {
+    sqlx::query("DELETE FROM policy_assignments WHERE policy_seq = ?")
+        .bind(seq)
+        .execute(&mut *tx)
+        .await?;
+    for (position, t) in targets.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO policy_assignments (policy_seq, position, id, group_id, service_plan_id) \
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(seq)
+        .bind(position as i64)
+        .bind(format!("{policy_id}_{}", t.group_id))
+        .bind(&t.group_id)
+        .bind(&t.service_plan_id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Every policy (of one tenant, or of all) as the state document exports it: the tenant and the beta JSON with every
+/// enum member and the assignments, in creation order.
+pub async fn export(
+    db: &Database,
+    tenant_id: Option<&str>,
+) -> Result<Vec<(String, String)>, ApiError> {
+    let json = json_sql(ApiVersion::Beta, true, None, true);
+    let filter = if tenant_id.is_some() {
+        "WHERE tenant_id = ?"
+    } else {
+        ""
+    };
+    let sql = format!("SELECT tenant_id, {json} FROM provisioning_policies {filter} ORDER BY seq");
+    let rows = sqlx::query(&sql)
+        .bind(tenant_id)
+        .fetch_all(&mut *db.read().await?)
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
 }
 
 /// The policy's assignments as a JSON array, or `None` when the tenant has no policy with this id.
@@ -335,36 +379,62 @@ const INSERT: &str = "INSERT INTO provisioning_policies (display_name, display_n
     image_id, image_id_key, image_display_name, cloud_pc_naming_template, enable_single_sign_on, local_admin_enabled, \
     provisioning_type, domain_join_configurations, windows_setting, microsoft_managed_desktop, autopatch, scope_ids, \
     user_experience_type, id, tenant_id, grace_period_in_hours, created_date_time, last_modified_date_time) \
-    VALUES (?, ?, ?, ?, ?, lower(?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    VALUES (?, ?, ?, ?, ?, lower(?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq";
 const UPDATE: &str = "UPDATE provisioning_policies SET display_name = ?, display_name_key = ?, description = ?, \
     image_type = ?, image_id = ?, image_id_key = lower(?), image_display_name = ?, cloud_pc_naming_template = ?, \
     enable_single_sign_on = ?, local_admin_enabled = ?, provisioning_type = ?, domain_join_configurations = ?, \
     windows_setting = ?, microsoft_managed_desktop = ?, autopatch = ?, scope_ids = ?, user_experience_type = ?, \
     last_modified_date_time = ? WHERE seq = ?";
 
-type Query<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
-
-/// Binds the settable values in [`VALUE_COLUMNS`]' order.
-fn bind<'q>(query: Query<'q>, v: &PolicyValues) -> Query<'q> {
+/// Binds the settable values in [`VALUE_COLUMNS`]' order, on any query (a statement or one returning a value).
+fn bind<'q, Q: Bind<'q>>(query: Q, v: &PolicyValues) -> Q {
     let json = |value: &Option<Value>| value.as_ref().map(Value::to_string);
     query
-        .bind(v.display_name.as_str().to_owned())
-        .bind(v.display_name.key())
-        .bind(v.description.clone())
-        .bind(v.image_type.wire())
-        .bind(v.image_id.clone())
-        .bind(v.image_id.clone())
-        .bind(v.image_display_name.clone().unwrap_or_default())
-        .bind(v.cloud_pc_naming_template.clone())
-        .bind(v.enable_single_sign_on)
-        .bind(v.local_admin_enabled)
-        .bind(v.provisioning_type.wire())
-        .bind(v.domain_join_configurations.to_string())
-        .bind(json(&v.windows_setting))
-        .bind(json(&v.microsoft_managed_desktop))
-        .bind(json(&v.autopatch))
-        .bind(Value::from(v.scope_ids.clone()).to_string())
-        .bind(v.user_experience_type.map(GraphEnum::wire))
+        .bind_value(v.display_name.as_str().to_owned())
+        .bind_value(v.display_name.key())
+        .bind_value(v.description.clone())
+        .bind_value(v.image_type.wire())
+        .bind_value(v.image_id.clone())
+        .bind_value(v.image_id.clone())
+        .bind_value(v.image_display_name.clone().unwrap_or_default())
+        .bind_value(v.cloud_pc_naming_template.clone())
+        .bind_value(v.enable_single_sign_on)
+        .bind_value(v.local_admin_enabled)
+        .bind_value(v.provisioning_type.wire())
+        .bind_value(v.domain_join_configurations.to_string())
+        .bind_value(json(&v.windows_setting))
+        .bind_value(json(&v.microsoft_managed_desktop))
+        .bind_value(json(&v.autopatch))
+        .bind_value(Value::from(v.scope_ids.clone()).to_string())
+        .bind_value(v.user_experience_type.map(GraphEnum::wire))
+}
+
+/// A query that values can be bound to.
+trait Bind<'q>: Sized {
+    fn bind_value<T: 'q + sqlx::Encode<'q, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>>(
+        self,
+        value: T,
+    ) -> Self;
+}
+
+impl<'q> Bind<'q> for sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
+    fn bind_value<T: 'q + sqlx::Encode<'q, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>>(
+        self,
+        value: T,
+    ) -> Self {
+        self.bind(value)
+    }
+}
+
+impl<'q, O> Bind<'q>
+    for sqlx::query::QueryScalar<'q, sqlx::Sqlite, O, sqlx::sqlite::SqliteArguments<'q>>
+{
+    fn bind_value<T: 'q + sqlx::Encode<'q, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>>(
+        self,
+        value: T,
+    ) -> Self {
+        self.bind(value)
+    }
 }
 
 /// A stored row's settable values.

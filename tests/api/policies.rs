@@ -1082,3 +1082,85 @@ async fn policies_work_in_batch_the_journal_the_metrics_and_a_reset() {
         0
     );
 }
+
+#[tokio::test]
+async fn policies_in_a_state_document_are_checked_like_creates_and_all_or_nothing() {
+    let app = spawn_app().await;
+    let image = app.ready_image("Base").await;
+    let policy = app.create_policy("beta", &custom("Exported", &image)).await;
+    app.assign(policy["id"].as_str().unwrap(), &[GROUP_A]).await;
+    let exported = app.get_json(&app.control("/state")).await;
+    let before = crate::helpers::dump(&app.db_path).await;
+    let import = |doc: Value| {
+        let url = app.control("/import?mode=merge");
+        let client = app.client.clone();
+        async move { client.post(url).json(&doc).send().await.unwrap() }
+    };
+    // The same document again: the policy's id is taken (after the image's, which clashes first).
+    let doc = json!({"provisioningPolicies": exported["provisioningPolicies"]});
+    let message = assert_error(import(doc).await, 409, "conflict").await;
+    assert!(
+        message.starts_with("provisioningPolicies[0]: "),
+        "{message}"
+    );
+    let gone = "0b1e2c3d-0000-4000-8000-000000000000";
+    for (entry, fragment) in [
+        (
+            json!({"displayName": "P", "imageId": gone, "imageType": "custom"}),
+            "provisioningPolicies[0].imageId: no device image",
+        ),
+        (
+            json!({"displayName": "P", "imageType": "custom"}),
+            "provisioningPolicies[0].imageId: the property is required",
+        ),
+        (
+            json!({"displayName": "P", "imageId": WIN11, "imageType": "gallery", "colour": 1}),
+            "provisioningPolicies[0]: The property 'colour'",
+        ),
+        (
+            json!({"displayName": "P", "imageId": WIN11, "imageType": "gallery", "assignments": [{"target": {"groupId": "x"}}]}),
+            "provisioningPolicies[0].assignments[0].target.groupId",
+        ),
+        (
+            json!({"displayName": "P", "imageId": WIN11, "imageType": "gallery", "tenantId": "not a tenant!"}),
+            "provisioningPolicies[0].tenantId",
+        ),
+    ] {
+        let doc = json!({"images": [{"displayName": "New", "version": "9.0.0", "sourceImageResourceId": crate::helpers::source("x"), "status": "ready"}], "provisioningPolicies": [entry]});
+        let message = assert_error(import(doc).await, 400, "badRequest").await;
+        assert!(message.starts_with(fragment), "{fragment}: {message}");
+    }
+    assert_eq!(
+        crate::helpers::dump(&app.db_path).await,
+        before,
+        "a refused document changes nothing"
+    );
+    // A policy may name an image of the same document; a tenant's import takes policies too.
+    let new_image = "1c2d3e4f-0000-4000-8000-000000000000";
+    let doc = json!({
+        "images": [{"id": new_image, "displayName": "Seeded", "version": "1.0.0", "sourceImageResourceId": crate::helpers::source("x"), "status": "ready"}],
+        "provisioningPolicies": [{"displayName": "Seeded policy", "imageId": new_image, "imageType": "custom",
+            "assignments": [{"target": {"groupId": GROUP_B, "servicePlanId": PLAN}}]}],
+    });
+    let res = app.post_control("/import?tenant=contoso", &doc).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let listed: Value = app
+        .client
+        .get(app.policies("v1.0", "?$expand=assignments"))
+        .bearer_auth(tenant_token("contoso"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["value"][0]["imageDisplayName"], "Seeded");
+    assert_eq!(
+        listed["value"][0]["assignments"][0]["target"]["servicePlanId"],
+        PLAN
+    );
+    let refused = app
+        .post_control("/import?tenant=contoso", &json!({"galleryImages": []}))
+        .await;
+    assert_error(refused, 400, "badRequest").await;
+}

@@ -42,6 +42,11 @@ fn comparable(state: &Value) -> BTreeMap<String, Value> {
     BTreeMap::from([
         ("images".into(), keyed("images", "id")),
         ("sourceImages".into(), keyed("sourceImages", "resourceId")),
+        (
+            "provisioningPolicies".into(),
+            keyed("provisioningPolicies", "id"),
+        ),
+        ("galleryImages".into(), keyed("galleryImages", "id")),
         ("faults".into(), keyed("faults", "id")),
         ("clock".into(), state["clock"]["offsetSeconds"].clone()),
     ])
@@ -56,7 +61,50 @@ async fn populated() -> TestApp {
     ready["status"] = json!("ready");
     ready["scopeIds"] = json!(["0", "7"]);
     ready["osStatus"] = json!("supported");
-    create_as(&app, "fabrikam", &ready).await;
+    let ready = create_as(&app, "fabrikam", &ready).await;
+    // A custom policy on the ready image, assigned, and a gallery policy; an added gallery image.
+    let policy = json!({"displayName": "Fabrikam policy", "imageId": ready["id"], "imageType": "custom",
+        "windowsSetting": {"locale": "nb-NO"}, "provisioningType": "sharedByUser"});
+    let res = app
+        .client
+        .post(app.policies("beta", ""))
+        .bearer_auth(tenant_token("fabrikam"))
+        .header("Prefer", "include-unknown-enum-members")
+        .json(&policy)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let policy: Value = res.json().await.unwrap();
+    let res = app
+        .client
+        .post(app.policies("beta", &format!("/{}/assign", policy["id"].as_str().unwrap())))
+        .bearer_auth(tenant_token("fabrikam"))
+        .json(&json!({"assignments": [{"target": {"groupId": "64ff06de-9c00-4a5a-98b5-7f5abe26ffff"}}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    let gallery = json!({"displayName": "Contoso gold", "status": "supportedWithWarning"});
+    let res = app
+        .send(
+            "PUT",
+            &app.control("/gallery-images/contoso_gold_1"),
+            Some(&gallery),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let gallery_policy =
+        json!({"displayName": "Gold", "imageId": "contoso_gold_1", "imageType": "gallery"});
+    let res = app
+        .client
+        .post(app.policies("v1.0", ""))
+        .bearer_auth(tenant_token("contoso"))
+        .json(&gallery_policy)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
     let mut failed = body("Failed", "2.0.0");
     failed["status"] = json!("failed");
     failed["errorCode"] = json!("sourceImageNotGeneralized");
@@ -86,6 +134,21 @@ async fn an_export_imported_into_a_fresh_emulator_exports_again_identically() {
     let answer: Value = res.json().await.unwrap();
     assert_eq!(answer["imported"]["images"], 3);
     assert_eq!(answer["imported"]["faults"], 1);
+    assert_eq!(answer["imported"]["provisioningPolicies"], 2);
+    assert_eq!(
+        answer["imported"]["galleryImages"], 1,
+        "the seeded six were there"
+    );
+    let policies = exported["provisioningPolicies"].as_array().unwrap();
+    assert_eq!(policies[0]["tenantId"], "fabrikam");
+    assert_eq!(
+        policies[0]["provisioningType"], "sharedByUser",
+        "every member"
+    );
+    assert_eq!(
+        policies[0]["assignments"][0]["target"]["groupId"],
+        "64ff06de-9c00-4a5a-98b5-7f5abe26ffff"
+    );
     assert_eq!(
         answer["imported"]["sourceImages"], 1,
         "the seeded entries were there already"
@@ -239,10 +302,14 @@ async fn a_tenants_reset_state_and_import_leave_other_tenants_alone() {
     let fabrikam = state_of(&app, "?tenant=fabrikam").await;
     assert_eq!(
         fabrikam.as_object().unwrap().len(),
-        1,
-        "a tenant's state is its images"
+        2,
+        "a tenant's state is its images and policies"
     );
     assert_eq!(fabrikam["images"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        fabrikam["provisioningPolicies"].as_array().unwrap().len(),
+        1
+    );
     let res = app
         .client
         .post(app.control("/reset?tenant=contoso"))
@@ -255,6 +322,13 @@ async fn a_tenants_reset_state_and_import_leave_other_tenants_alone() {
     let state = state_of(&app, "").await;
     assert_eq!(state["images"].as_array().unwrap().len(), 1);
     assert_eq!(state["images"][0]["tenantId"], "fabrikam");
+    let policies = state["provisioningPolicies"].as_array().unwrap();
+    assert_eq!(
+        policies.len(),
+        1,
+        "contoso's gallery policy went with its reset"
+    );
+    assert_eq!(policies[0]["tenantId"], "fabrikam");
     assert_eq!(
         state["faults"].as_array().unwrap().len(),
         1,

@@ -12,11 +12,14 @@ use crate::control::faults::{parse_rule, FaultRule};
 use crate::device_images::domain::{CreateDeviceImageRequest, NewDeviceImage};
 use crate::device_images::DEFAULT_TENANT;
 use crate::error::ApiError;
+use crate::gallery_images::model::GalleryImage;
 use crate::graph::body::JsonObject;
 use crate::graph::enums::ImageStatus;
 use crate::graph::ApiVersion;
 use crate::identity::tenant_key;
 use crate::source_images::model::{parse_entry, SourceImage};
+
+use super::policies::{gallery_image, policy, ImportedPolicy};
 
 /// Whose images a document touches.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,11 +30,36 @@ pub enum Scope {
     Tenant(String),
 }
 
+impl Scope {
+    /// The tenant an entry goes to: the one it names (which a tenant's import must match), else the import's.
+    pub fn tenant_for(&self, at: &str, given: Option<String>) -> Result<String, ApiError> {
+        match (self, given) {
+            (Scope::Tenant(t), Some(given)) if &given != t => Err(ApiError::BadRequest(format!(
+                "{at}.tenantId: this import is for tenant '{t}', not '{given}' (leave tenantId out to import into \
+                 the tenant of the request)"
+            ))),
+            (Scope::Tenant(t), _) => Ok(t.clone()),
+            (Scope::All, given) => Ok(given.unwrap_or_else(|| DEFAULT_TENANT.to_owned())),
+        }
+    }
+}
+
+/// An entry's `tenantId`, as `identity::tenant_key` reads one.
+pub(super) fn tenant_of(at: &str, value: &Value) -> Result<String, ApiError> {
+    value.as_str().and_then(tenant_key).ok_or_else(|| {
+        ApiError::BadRequest(format!(
+            "{at}.tenantId: must be a GUID or a name of 1 to 64 letters, digits, '-', '_' and '.'"
+        ))
+    })
+}
+
 /// A checked state document. A part that was absent is `None`: it is left as it is.
 #[derive(Debug, Default)]
 pub struct StateDocument {
     pub images: Vec<ImportedImage>,
+    pub policies: Vec<ImportedPolicy>,
     pub source_images: Option<Vec<SourceImage>>,
+    pub gallery_images: Option<Vec<GalleryImage>>,
     pub faults: Option<Vec<FaultRule>>,
     /// Milliseconds.
     pub clock_offset_ms: Option<i64>,
@@ -73,23 +101,36 @@ impl StateDocument {
             if value.is_null() {
                 continue;
             }
-            let known = ["images", "sourceImages", "faults", "clock"].contains(&part.as_str());
-            if known && scope != &Scope::All && part != "images" {
+            let known = [
+                "images",
+                "provisioningPolicies",
+                "sourceImages",
+                "galleryImages",
+                "faults",
+                "clock",
+            ]
+            .contains(&part.as_str());
+            if known && scope != &Scope::All && part != "images" && part != "provisioningPolicies" {
                 return Err(ApiError::BadRequest(format!(
-                    "{part}: a tenant's import holds images only; the source catalog, fault rules and clock are \
-                     emulator-wide (import them without ?tenant=)."
+                    "{part}: a tenant's import holds images and provisioning policies only; the source catalog, the \
+                     gallery, fault rules and clock are emulator-wide (import them without ?tenant=)."
                 )));
             }
             match part.as_str() {
                 "images" => {
                     doc.images = each(&part, &value, |at, v| image(at, v, scope, now, d))?;
                 }
+                "provisioningPolicies" => {
+                    doc.policies = each(&part, &value, |at, v| policy(at, v, scope, now))?;
+                }
                 "sourceImages" => doc.source_images = Some(each(&part, &value, source_image)?),
+                "galleryImages" => doc.gallery_images = Some(each(&part, &value, gallery_image)?),
                 "faults" => doc.faults = Some(each(&part, &value, fault)?),
                 "clock" => {}
                 other => {
                     return Err(ApiError::BadRequest(format!(
-                        "{other}: a state document has images, sourceImages, faults and clock."
+                        "{other}: a state document has images, provisioningPolicies, sourceImages, galleryImages, \
+                         faults and clock."
                     )))
                 }
             }
@@ -132,7 +173,7 @@ pub fn named(at: &str, e: ApiError) -> ApiError {
 }
 
 /// The fields of an entry, which must be an object.
-fn object(at: &str, value: &Value) -> Result<Vec<(String, Value)>, ApiError> {
+pub(super) fn object(at: &str, value: &Value) -> Result<Vec<(String, Value)>, ApiError> {
     match value {
         Value::Object(map) => Ok(map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
         _ => Err(ApiError::BadRequest(format!("{at}: must be an object"))),
@@ -140,7 +181,7 @@ fn object(at: &str, value: &Value) -> Result<Vec<(String, Value)>, ApiError> {
 }
 
 /// A time of an entry, as the emulator stores times.
-fn timestamp(at: &str, name: &str, value: &Value) -> Result<String, ApiError> {
+pub(super) fn timestamp(at: &str, name: &str, value: &Value) -> Result<String, ApiError> {
     value
         .as_str()
         .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
@@ -165,13 +206,7 @@ fn image(
     let (mut tenant, mut due, mut modified) = (None, None, None);
     for (name, value) in object(at, value)? {
         match name.as_str() {
-            "tenantId" if !value.is_null() => {
-                tenant = Some(value.as_str().and_then(tenant_key).ok_or_else(|| {
-                    ApiError::BadRequest(format!(
-                        "{at}.tenantId: must be a GUID or a name of 1 to 64 letters, digits, '-', '_' and '.'"
-                    ))
-                })?)
-            }
+            "tenantId" if !value.is_null() => tenant = Some(tenant_of(at, &value)?),
             "uploadDueAt" if !value.is_null() => due = Some(timestamp(at, &name, &value)?),
             "lastModifiedDateTime" if !value.is_null() => {
                 modified = Some(timestamp(at, &name, &value)?)
@@ -180,16 +215,7 @@ fn image(
             _ => body.push((name, value)),
         }
     }
-    let tenant_id = match (scope, tenant) {
-        (Scope::Tenant(t), Some(given)) if &given != t => {
-            return Err(ApiError::BadRequest(format!(
-                "{at}.tenantId: this import is for tenant '{t}', not '{given}' (leave tenantId out to import into \
-                 the tenant of the request)"
-            )))
-        }
-        (Scope::Tenant(t), _) => t.clone(),
-        (Scope::All, given) => given.unwrap_or_else(|| DEFAULT_TENANT.to_owned()),
-    };
+    let tenant_id = scope.tenant_for(at, tenant)?;
     let mut new = NewDeviceImage::try_from(CreateDeviceImageRequest {
         body: JsonObject(body),
         version: ApiVersion::Beta,

@@ -2,6 +2,7 @@
 //! by `--seed` at start-up. Either everything in the document is stored, or nothing is.
 
 pub mod document;
+pub mod policies;
 pub mod seed;
 
 use sqlx::SqliteConnection;
@@ -13,6 +14,8 @@ use crate::control::store;
 use crate::db::Database;
 use crate::device_images::repository::{self, NewRow};
 use crate::error::ApiError;
+use crate::gallery_images::model::GalleryImage;
+use crate::provisioning_policies::repository as policy_repository;
 
 /// How an import meets what is stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,7 +31,9 @@ pub enum Mode {
 #[serde(rename_all = "camelCase")]
 pub struct Imported {
     pub images: usize,
+    pub provisioning_policies: usize,
     pub source_images: usize,
+    pub gallery_images: usize,
     pub faults: usize,
 }
 
@@ -58,19 +63,7 @@ pub async fn apply_in(
     scope: &Scope,
 ) -> Result<Imported, ApiError> {
     if mode == Mode::Replace {
-        match scope {
-            Scope::All => {
-                store::reset_in(tx, false).await?;
-                if doc.source_images.is_some() {
-                    sqlx::query("DELETE FROM source_images")
-                        .execute(&mut *tx)
-                        .await?;
-                }
-            }
-            Scope::Tenant(t) => {
-                store::reset_tenant_in(tx, t).await?;
-            }
-        }
+        clear(tx, doc, scope).await?;
     }
     let mut imported = Imported::default();
     if let Some(offset) = doc.clock_offset_ms {
@@ -103,7 +96,83 @@ pub async fn apply_in(
             .map_err(|e| named(&format!("images[{i}]"), e))?;
         imported.images += 1;
     }
+    import_gallery(tx, doc, &mut imported).await?;
+    import_policies(tx, doc, &mut imported).await?;
     Ok(imported)
+}
+
+/// What a replace clears first: everything a reset does (and the catalogs the document holds), or the tenant's
+/// images and policies.
+async fn clear(
+    tx: &mut SqliteConnection,
+    doc: &StateDocument,
+    scope: &Scope,
+) -> Result<(), ApiError> {
+    match scope {
+        Scope::All => {
+            store::reset_in(tx, false).await?;
+            if doc.source_images.is_some() {
+                sqlx::query("DELETE FROM source_images")
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            if doc.gallery_images.is_some() {
+                sqlx::query("DELETE FROM gallery_images")
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        Scope::Tenant(t) => {
+            store::reset_tenant_in(tx, t).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The document's policies, after its images and gallery: a policy's image is checked as a create checks it.
+async fn import_policies(
+    tx: &mut SqliteConnection,
+    doc: &StateDocument,
+    imported: &mut Imported,
+) -> Result<(), ApiError> {
+    for (i, p) in doc.policies.iter().enumerate() {
+        let at = format!("provisioningPolicies[{i}]");
+        let (seq, id) = policy_repository::insert_in(
+            tx,
+            &p.tenant_id,
+            p.new.clone(),
+            &p.created,
+            &p.last_modified,
+        )
+        .await
+        .map_err(|e| named(&at, e))?;
+        policy_repository::replace_assignments_in(tx, seq, &id, &p.assignments).await?;
+        imported.provisioning_policies += 1;
+    }
+    Ok(())
+}
+
+/// The document's gallery images; an entry equal to the stored one is left alone (every export carries the seeded
+/// gallery), a different one is a clash.
+async fn import_gallery(
+    tx: &mut SqliteConnection,
+    doc: &StateDocument,
+    imported: &mut Imported,
+) -> Result<(), ApiError> {
+    for (i, entry) in doc.gallery_images.iter().flatten().enumerate() {
+        match crate::gallery_images::repository::insert_new_in(tx, entry).await? {
+            None => imported.gallery_images += 1,
+            Some(stored) if stored == GalleryImage { seq: stored.seq, ..entry.clone() } => {}
+            Some(_) => {
+                return Err(ApiError::Conflict(format!(
+                    "galleryImages[{i}]: the gallery has an entry with id '{}' that differs from this one (import \
+                     with ?mode=replace, or change it with PUT /_emulator/gallery-images)",
+                    entry.id
+                )))
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The entry as it would read back with this `seq`.

@@ -12,6 +12,7 @@ use crate::graph::body::{read_json_object, read_json_object_up_to, JsonObject};
 use crate::graph::values::text;
 use crate::graph::{ApiVersion, GraphContext};
 use crate::http::AppState;
+use crate::provisioning_policies::repository as policy_repository;
 
 /// `POST /_emulator/reset[?catalog=true]`: removes every image, journal entry and fault rule and resets the clock, in
 /// one transaction, leaving the database as a freshly migrated one (the catalog too, back to its seeded entries, with
@@ -46,8 +47,8 @@ pub async fn reset(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
 }
 
 /// `GET /_emulator/state`: every image (all tenants, beta shape with every enum member, plus `tenantId` and
-/// `uploadDueAt`), catalog entry and fault rule, and the clock (docs/state.md). `?tenant=T`: that tenant's images
-/// only.
+/// `uploadDueAt`), provisioning policy (beta shape with its assignments, plus `tenantId`), catalog entry, gallery
+/// image and fault rule, and the clock (docs/state.md). `?tenant=T`: that tenant's images and policies only.
 pub async fn export(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -72,13 +73,25 @@ pub async fn export(
         value["uploadDueAt"] = json!(due);
         images.push(value);
     }
+    let mut policies = Vec::new();
+    for (tenant_id, policy) in policy_repository::export(&state.db, tenant.as_deref()).await? {
+        let mut value: serde_json::Value =
+            serde_json::from_str(&policy).map_err(ApiError::internal)?;
+        value["tenantId"] = json!(tenant_id);
+        policies.push(value);
+    }
     if tenant.is_some() {
-        return Ok(HttpResponse::Ok().json(json!({ "images": images })));
+        return Ok(
+            HttpResponse::Ok().json(json!({ "images": images, "provisioningPolicies": policies }))
+        );
     }
     let sources = crate::source_images::repository::all(&state.db).await?;
+    let gallery = crate::gallery_images::repository::all(&state.db).await?;
     Ok(HttpResponse::Ok().json(json!({
         "images": images,
+        "provisioningPolicies": policies,
         "sourceImages": sources,
+        "galleryImages": gallery,
         "faults": state.faults.rules(),
         "clock": {
             "now": crate::clock::format_timestamp(state.clock.now()),
