@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs the official Graph Python SDKs against a release build of the emulator: once over http in bearer mode (the
-# whole API, the lifecycle, the journal and faults), once over https with a self-signed certificate in jwt mode.
+# Runs the official Graph Python SDKs against a release build of the emulator: over http in bearer mode (the whole
+# API, the lifecycle, the journal and faults; then the provisioning policy workflow), and over https with a
+# self-signed certificate in jwt mode.
 # Usage: tests/sdk/run.sh   (from the repository root; creates tests/sdk/.venv on first use)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -29,6 +30,7 @@ mkdir -p "$workdir/http" "$workdir/https"
 
 start http --auth bearer --upload-duration 1
 "$venv/bin/python" tests/sdk/sdk_roundtrip.py "$url"
+"$venv/bin/python" tests/sdk/sdk_policies.py "$url"
 
 start https --auth jwt --tls-self-signed
 token=$("$bin" --database "$workdir/https/sdk.db" token --roles CloudPC.ReadWrite.All)
