@@ -279,6 +279,15 @@ pub async fn assignments(
     Ok(rows.into_iter().next())
 }
 
+/// Every tenant that holds a policy.
+pub async fn tenants(db: &Database) -> Result<Vec<String>, ApiError> {
+    Ok(
+        sqlx::query_scalar("SELECT DISTINCT tenant_id FROM provisioning_policies ORDER BY 1")
+            .fetch_all(&mut *db.read().await?)
+            .await?,
+    )
+}
+
 /// The display names of the tenant's policies that use the device image, inside the caller's transaction (the
 /// image delete's guard).
 pub async fn using_image_in(

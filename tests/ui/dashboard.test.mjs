@@ -15,6 +15,8 @@ const BINARY = process.env.EMULATOR_BIN || new URL('../../target/release/cloudpc
 const ARTIFACTS = process.env.ARTIFACTS || new URL('./artifacts/', import.meta.url).pathname;
 const ADMIN = 'dashboard-e2e-admin';
 const COLLECTION = 'deviceManagement/virtualEndpoint/deviceImages';
+const POLICIES = 'deviceManagement/virtualEndpoint/provisioningPolicies';
+const GROUP = '64ff06de-9c00-4a5a-98b5-7f5abe26ffff';
 const SOURCE = '/subscriptions/0ac520ee-14c0-480f-b6c9-0a90c58ffff0/resourceGroups/rg-images/providers/Microsoft.Compute/images/win11-24h2';
 const TIMEOUT = 10_000;
 
@@ -217,6 +219,49 @@ test('the dashboard, driven in Chromium', async (t) => {
     await entry.getByRole('button', { name: 'Delete' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
     await entry.waitFor({ state: 'detached' });
+  });
+
+  await t.test('shows a policy with its image and groups, and the rules that guard the deletes', async () => {
+    const images = await (await graph('GET', `beta/${COLLECTION}?$filter=displayName eq 'E2E image'`)).json();
+    const imageId = images.value[0].id;
+    const res = await graph('POST', `beta/${POLICIES}`, { displayName: 'E2E policy', imageType: 'custom', imageId });
+    assert.equal(res.status, 201);
+    const policy = await res.json();
+    const assigned = await graph('POST', `beta/${POLICIES}/${policy.id}/assign`, { assignments: [{ target: { groupId: GROUP } }] });
+    assert.equal(assigned.status, 204);
+    await page.getByRole('tab', { name: 'Policies' }).click();
+    await page.locator('#policies-tenant').selectOption('contoso');
+    const row = page.locator('#policies-table tbody tr', { hasText: 'E2E policy' });
+    await row.locator('td', { hasText: 'E2E image' }).waitFor();
+    await row.locator('td', { hasText: GROUP }).waitFor();
+    await shot('08-policies');
+    // The assigned policy cannot be deleted, nor the image it uses: the server's message is shown.
+    expectedStatuses.add(400);
+    await row.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+    await page.locator('#status', { hasText: 'no assignments' }).waitFor();
+    assert.equal((await graph('DELETE', `beta/${COLLECTION}/${imageId}`)).status, 400);
+    await row.getByRole('button', { name: 'Unassign' }).click();
+    await row.getByRole('button', { name: 'Unassign' }).waitFor({ state: 'detached' });
+    await row.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+    await row.waitFor({ state: 'detached' });
+    expectedStatuses.delete(400);
+    // A gallery policy, assigned, from the form.
+    const form = page.locator('#policy-form');
+    await form.locator('input[name=displayName]').fill('E2E gallery policy');
+    await form.locator('select[name=imageType]').selectOption('gallery');
+    await form.locator('select[name=imageId] option', { hasText: 'Windows 11 Enterprise 24H2' }).waitFor({ state: 'attached' });
+    await form.locator('select[name=imageId]').selectOption('microsoftwindowsdesktop_windows-ent-cpc_win11-24h2-ent-cpc');
+    await form.locator('input[name=groupId]').fill(GROUP);
+    await form.getByRole('button', { name: 'Create policy' }).click();
+    const created = page.locator('#policies-table tbody tr', { hasText: 'E2E gallery policy' });
+    await created.locator('td', { hasText: GROUP }).waitFor();
+    await created.locator('td', { hasText: 'Windows 11 Enterprise 24H2' }).waitFor();
+    await shot('09-gallery-policy');
+    const stored = await (await graph('GET', `v1.0/${POLICIES}?$expand=assignments`)).json();
+    assert.deepEqual(stored.value.map((p) => [p.displayName, p.imageType, p.assignments.length]), [['E2E gallery policy', 'gallery', 1]]);
+    await noHorizontalOverflow();
   });
 
   await t.test('stays readable with 10,000 images and 200-character names', async () => {

@@ -125,7 +125,7 @@ function formatTime(iso) {
 
 // ---------------------------------------------------------------------------------------------- tabs
 
-const views = ['images', 'catalog', 'requests', 'faults', 'clock', 'maintenance'];
+const views = ['images', 'policies', 'catalog', 'requests', 'faults', 'clock', 'maintenance'];
 let currentView = 'images';
 
 function showView(name, focus = false) {
@@ -165,7 +165,7 @@ async function loadImagesAndTenants() {
 }
 
 function refreshView(name) {
-  const refresh = { images: loadImagesAndTenants, catalog: loadCatalog, requests: loadRequests, faults: loadFaults, clock: loadClock }[name];
+  const refresh = { images: loadImagesAndTenants, policies: loadPoliciesAndTenants, catalog: loadCatalog, requests: loadRequests, faults: loadFaults, clock: loadClock }[name];
   if (refresh) guard(refresh)();
 }
 
@@ -190,11 +190,12 @@ function graph(method, url, options = {}) {
 
 async function loadTenants() {
   const { value } = await control('GET', '/tenants');
-  const select = $('#images-tenant');
   const chosen = images.tenant || value[0].tenantId;
-  select.replaceChildren(...value.map((t) => h('option', { value: t.tenantId }, t.tenantId)));
-  if (!value.some((t) => t.tenantId === chosen)) select.append(h('option', { value: chosen }, chosen));
-  select.value = chosen;
+  for (const select of [$('#images-tenant'), $('#policies-tenant')]) {
+    select.replaceChildren(...value.map((t) => h('option', { value: t.tenantId }, t.tenantId)));
+    if (!value.some((t) => t.tenantId === chosen)) select.append(h('option', { value: chosen }, chosen));
+    select.value = chosen;
+  }
   images.tenant = chosen;
 }
 
@@ -337,6 +338,93 @@ function setUpImages() {
     await graph('POST', `/beta/${COLLECTION}/${images.selected}/retryUpload`);
     say('Upload started again: the image is pending.');
     await loadImages();
+  }));
+}
+
+// ---------------------------------------------------------------------------------------------- policies
+
+const POLICIES = 'deviceManagement/virtualEndpoint/provisioningPolicies';
+const GALLERY = 'deviceManagement/virtualEndpoint/galleryImages';
+
+async function loadPoliciesAndTenants() {
+  await loadTenants();
+  await loadPolicies();
+}
+
+async function loadPolicies() {
+  const data = await graph('GET', `/beta/${POLICIES}?$expand=assignments&$orderby=displayName`, { headers: { Prefer: 'include-unknown-enum-members' } });
+  const rows = data.value.map((policy) => {
+    const groups = (policy.assignments || []).map((a) => a.target.groupId);
+    return h('tr', { 'data-id': policy.id },
+      h('td', { className: 'wrap' }, policy.displayName),
+      h('td', { className: 'wrap' }, badge(policy.imageType), ' ', policy.imageDisplayName),
+      h('td', { className: 'wrap mono' }, policy.imageId),
+      h('td', { className: 'wrap mono' }, groups.length ? groups.join(', ') : '—'),
+      h('td', {}, policy.provisioningType),
+      h('td', { className: 'wrap' }, formatTime(policy.lastModifiedDateTime)),
+      h('td', { className: 'actions-cell' },
+        groups.length ? h('button', { type: 'button', onclick: guard(() => unassign(policy)), 'aria-label': `Unassign ${policy.displayName}` }, 'Unassign') : '', ' ',
+        h('button', { type: 'button', className: 'danger', onclick: guard(() => deletePolicy(policy)), 'aria-label': `Delete ${policy.displayName}` }, 'Delete')));
+  });
+  $('#policies-table tbody').replaceChildren(...rows);
+  $('#policies-empty').hidden = rows.length > 0;
+  await loadImageChoices();
+}
+
+/** The images the form offers: the tenant's ready device images, or the gallery images a new policy may use. */
+async function loadImageChoices() {
+  const form = $('#policy-form');
+  const select = form.elements.imageId;
+  const kept = select.value;
+  let options;
+  if (form.elements.imageType.value === 'custom') {
+    const data = await graph('GET', `/beta/${COLLECTION}?$filter=status eq 'ready'&$select=id,displayName,version&$top=100`);
+    options = data.value.map((i) => h('option', { value: i.id }, `${i.displayName} ${i.version}`));
+  } else {
+    const data = await graph('GET', `/beta/${GALLERY}?$filter=status ne 'notSupported'&$select=id,displayName,status`);
+    options = data.value.map((g) => h('option', { value: g.id }, `${g.displayName} (${g.status})`));
+  }
+  select.replaceChildren(...options);
+  if (options.some((o) => o.value === kept)) select.value = kept;
+}
+
+async function unassign(policy) {
+  await graph('POST', `/beta/${POLICIES}/${policy.id}/assign`, { body: { assignments: [] } });
+  say(`${policy.displayName} is no longer assigned.`);
+  await loadPolicies();
+}
+
+async function deletePolicy(policy) {
+  if (!(await confirmAction(`Delete the provisioning policy ${policy.displayName}?`, 'Delete'))) return;
+  await graph('DELETE', `/beta/${POLICIES}/${policy.id}`);
+  say('Provisioning policy deleted.');
+  await loadPolicies();
+}
+
+function setUpPolicies() {
+  const form = $('#policy-form');
+  form.elements.imageType.addEventListener('change', guard(loadImageChoices));
+  $('#policies-tenant').addEventListener('change', guard(async (event) => {
+    images.tenant = event.target.value;
+    images.pages = [];
+    await loadPoliciesAndTenants();
+  }));
+  form.addEventListener('submit', guard(async (event) => {
+    event.preventDefault();
+    const body = {
+      displayName: form.elements.displayName.value.trim(),
+      imageType: form.elements.imageType.value,
+      imageId: form.elements.imageId.value,
+    };
+    const created = await graph('POST', `/beta/${POLICIES}`, { body });
+    const groupId = form.elements.groupId.value.trim();
+    if (groupId) {
+      await graph('POST', `/beta/${POLICIES}/${created.id}/assign`, { body: { assignments: [{ target: { groupId } }] } });
+    }
+    say(`Provisioning policy ${created.displayName} created.`);
+    form.elements.displayName.value = '';
+    form.elements.groupId.value = '';
+    await loadPolicies();
   }));
 }
 
@@ -681,6 +769,7 @@ function live() {
 document.addEventListener('DOMContentLoaded', () => {
   setUpTabs();
   setUpImages();
+  setUpPolicies();
   setUpCatalog();
   setUpRequests();
   setUpFaults();
