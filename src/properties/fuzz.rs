@@ -195,13 +195,16 @@ fn bodies_never_panic_and_every_refusal_says_why() {
         check_body(bytes);
     }
     let valid = r#"{"displayName":"a","version":"1.0.0","sourceImageResourceId":"/subscriptions/0ac520ee-14c0-480f-b6c9-0a90c58ffff0/resourceGroups/rg/providers/Microsoft.Compute/images/x","status":"failed","errorCode":"sourceImageInvalid","sizeInGB":64,"scopeIds":["1"]}"#;
+    let policy = r#"{"displayName":"P","imageId":"microsoftwindowsdesktop_windows-ent-cpc_win11-24h2-ent-cpc","imageType":"gallery","domainJoinConfigurations":[{"domainJoinType":"azureADJoin","regionGroup":"usEast"}],"windowsSetting":{"locale":"en-US"},"cloudPcNamingTemplate":"CPC-%RAND:5%","enableSingleSignOn":false}"#;
     let mut rng = Rng(0xB0D1);
     for _ in 0..3000 {
-        let base = if rng.below(3) == 0 {
-            let seed = rng.below(seeds.len());
-            String::from_utf8_lossy(&seeds[seed]).into_owned()
-        } else {
-            valid.to_owned()
+        let base = match rng.below(3) {
+            0 => {
+                let seed = rng.below(seeds.len());
+                String::from_utf8_lossy(&seeds[seed]).into_owned()
+            }
+            1 => policy.to_owned(),
+            _ => valid.to_owned(),
         };
         check_body(rng.mutate(&base).as_bytes());
     }

@@ -63,7 +63,12 @@ pub fn check_filter(db: &rusqlite::Connection, input: &str) -> usize {
     compiled
 }
 
+/// A request body, as bytes, through the JSON object parser and every parser of a body: an image's create, a
+/// provisioning policy's create and update, and `assign`. Nothing panics, every refusal is a message, and an
+/// accepted `assign` names each group once, as a lower-case GUID.
 pub fn check_body(bytes: &[u8]) {
+    use crate::provisioning_policies::complex::parse_assign;
+    use crate::provisioning_policies::domain::Changes;
     let Ok(object) = parse_object(bytes).map_err(|e| message(&e)) else {
         return;
     };
@@ -76,12 +81,31 @@ pub fn check_body(bytes: &[u8]) {
         }) {
             message(&e);
         }
+        for prefer in [false, true] {
+            match Changes::parse(&object, version, prefer).and_then(Changes::create) {
+                Ok(new) => assert!(!new.values.display_name.as_str().trim().is_empty()),
+                Err(e) => drop(message(&e)),
+            }
+        }
+    }
+    match parse_assign(&object) {
+        Ok(targets) => {
+            let mut groups: Vec<&str> = targets.iter().map(|t| t.group_id.as_str()).collect();
+            assert!(groups
+                .iter()
+                .all(|g| g.len() == 36 && *g == g.to_lowercase()));
+            groups.sort_unstable();
+            groups.dedup();
+            assert_eq!(groups.len(), targets.len(), "a group assigned twice");
+        }
+        Err(e) => drop(message(&e)),
     }
 }
 
 /// A state document (`POST /_emulator/import`, `--seed`), as bytes, checked for all tenants and for one: nothing
 /// panics, a refusal names the part it is about, and what is accepted keeps the rules the database relies on (a
-/// tenant's import holds only that tenant's images; a due time exactly on pending images; every image has an id).
+/// tenant's import holds only that tenant's images and policies; a due time exactly on pending images; every image
+/// and policy has an id).
 pub fn check_state_document(bytes: &[u8]) {
     use crate::control::state::{ImageDefaults, Scope, StateDocument};
     use crate::graph::enums::ImageStatus;
@@ -99,9 +123,16 @@ pub fn check_state_document(bytes: &[u8]) {
                 let text = message(&e);
                 let part = text.split_once(": ").map_or("", |(_, m)| m);
                 assert!(
-                    ["images", "sourceImages", "faults", "clock"]
-                        .iter()
-                        .any(|p| part.starts_with(p))
+                    [
+                        "images",
+                        "provisioningPolicies",
+                        "sourceImages",
+                        "galleryImages",
+                        "faults",
+                        "clock"
+                    ]
+                    .iter()
+                    .any(|p| part.starts_with(p))
                         || part.contains("a state document has"),
                     "a refusal that names no part: {text}"
                 );
@@ -113,6 +144,12 @@ pub fn check_state_document(bytes: &[u8]) {
                     assert_eq!(pending, image.upload_due_at.is_some(), "{image:?}");
                     if let Scope::Tenant(t) = &scope {
                         assert_eq!(&image.tenant_id, t);
+                    }
+                }
+                for policy in &doc.policies {
+                    assert!(policy.new.id.is_some());
+                    if let Scope::Tenant(t) = &scope {
+                        assert_eq!(&policy.tenant_id, t);
                     }
                 }
             }
