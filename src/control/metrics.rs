@@ -153,6 +153,9 @@ pub fn route_of(segments: &[String]) -> &'static str {
         [_, "devicemanagement", "virtualendpoint", "provisioningpolicies"] => {
             "provisioningPolicies"
         }
+        [_, "devicemanagement", "virtualendpoint", "provisioningpolicies", "$count"] => {
+            "provisioningPolicies/$count"
+        }
         [_, "devicemanagement", "virtualendpoint", "provisioningpolicies", _] => {
             "provisioningPolicies/{id}"
         }
@@ -163,6 +166,9 @@ pub fn route_of(segments: &[String]) -> &'static str {
             "provisioningPolicies/{id}/assignments"
         }
         [_, "devicemanagement", "virtualendpoint", "galleryimages"] => "galleryImages",
+        [_, "devicemanagement", "virtualendpoint", "galleryimages", "$count"] => {
+            "galleryImages/$count"
+        }
         [_, "devicemanagement", "virtualendpoint", "galleryimages", _] => "galleryImages/{id}",
         [_, "$batch"] => "$batch",
         _ => "other",

@@ -346,8 +346,8 @@ fn naming_template(name: &str, value: &Value) -> Result<String, ApiError> {
             .ok_or_else(|| ApiError::invalid(name, rule))?;
         let width: usize = width.parse().map_err(|_| ApiError::invalid(name, rule))?;
         match kind {
-            "USERNAME" => length += width,
-            "RAND" if width >= 5 => (length, rand) = (length + width, true),
+            "USERNAME" => length = length.saturating_add(width),
+            "RAND" if width >= 5 => (length, rand) = (length.saturating_add(width), true),
             _ => return Err(ApiError::invalid(name, rule)),
         }
         rest = &after[end + 1..];
@@ -378,5 +378,37 @@ pub(super) fn check_odata_type(value: &Value, expected: &str) -> Result<(), ApiE
             "@odata.type",
             format!("'{s}' is not '#{expected}'"),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn naming_templates() {
+        let check = |s: &str| naming_template("cloudPcNamingTemplate", &Value::from(s));
+        for ok in [
+            "CPC-%USERNAME:4%-%RAND:5%",
+            "%RAND:15%",
+            "HR-%RAND:5%",
+            "ab%RAND:5%cd",
+        ] {
+            assert!(check(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "CPC-%USERNAME:4%",
+            "%RAND:4%",
+            "%RAND:16%",
+            "CONTOSO-%RAND:10%",
+            "%RAND:5",
+            "%RAND%",
+            "%RAND:x%",
+            "%OTHER:5%%RAND:5%",
+            "%USERNAME:18446744073709551615%%RAND:18446744073709551615%",
+            "%RAND:99999999999999999999999%",
+        ] {
+            assert!(check(bad).is_err(), "{bad}");
+        }
     }
 }

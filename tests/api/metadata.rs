@@ -399,7 +399,9 @@ async fn the_openapi_documents_list_every_route_and_the_csdls_types() {
             format!("delete {p}/{{id}}"),
             format!("post {p}/{{id}}/assign"),
             format!("get {p}/{{id}}/assignments"),
+            format!("get {p}/$count"),
             format!("get {g}"),
+            format!("get {g}/$count"),
             format!("get {g}/{{galleryImageId}}"),
         ]);
         if version == "beta" {

@@ -346,6 +346,10 @@ async fn a_policy_is_created_read_listed_updated_and_stored_on_both_versions() {
         .await;
     assert_eq!(page["@odata.count"], 1);
     assert_eq!(page["value"][0]["id"], id);
+    let count = app
+        .get(&app.policies("beta", "/$count?$filter=imageType eq 'custom'"))
+        .await;
+    assert_eq!(count.text().await.unwrap(), "1");
     // PATCH: 204, the change stored, lastModifiedDateTime moved.
     app.advance_clock(60).await;
     let res = app
@@ -1163,4 +1167,56 @@ async fn policies_in_a_state_document_are_checked_like_creates_and_all_or_nothin
         .post_control("/import?tenant=contoso", &json!({"galleryImages": []}))
         .await;
     assert_error(refused, 400, "badRequest").await;
+}
+
+#[tokio::test]
+async fn hostile_policy_bodies_get_the_envelope_and_change_nothing() {
+    let app = spawn_app().await;
+    let policy = app
+        .create_policy(
+            "v1.0",
+            &json!({"displayName": "Target", "imageId": WIN11, "imageType": "gallery"}),
+        )
+        .await;
+    let id = policy["id"].as_str().unwrap();
+    let before = crate::helpers::dump(&app.db_path).await;
+    let nested = format!("{}{}", "[".repeat(50_000), "]".repeat(50_000));
+    let raw = |method: &str, url: String, bytes: Vec<u8>| {
+        app.client
+            .request(method.parse().unwrap(), url)
+            .header("content-type", "application/json")
+            .body(bytes)
+            .send()
+    };
+    let cases: Vec<(&str, String, Vec<u8>, u16)> = vec![
+        ("deep nesting", app.policies("v1.0", &format!("/{id}")), format!("{{\"domainJoinConfigurations\":{nested}}}").into_bytes(), 400),
+        ("overflowing template", app.policies("v1.0", &format!("/{id}")), br#"{"cloudPcNamingTemplate":"%USERNAME:18446744073709551615%%RAND:18446744073709551615%"}"#.to_vec(), 400),
+        ("a thousand joins", app.policies("v1.0", &format!("/{id}")), serde_json::to_vec(&json!({"domainJoinConfigurations": vec![json!({}); 1000]})).unwrap(), 400),
+        ("a thousand assignments", app.policies("v1.0", &format!("/{id}/assign")), serde_json::to_vec(&json!({"assignments": vec![json!({"target": {"groupId": GROUP_A}}); 1000]})).unwrap(), 400),
+        ("not an object", app.policies("v1.0", &format!("/{id}/assign")), b"[1,2,3]".to_vec(), 400),
+        ("10 MB body", app.policies("v1.0", &format!("/{id}")), vec![b' '; 10 * 1024 * 1024], 413),
+    ];
+    for (case, url, bytes, status) in cases {
+        let method = if url.ends_with("/assign") {
+            "POST"
+        } else {
+            "PATCH"
+        };
+        match raw(method, url, bytes).await {
+            Ok(res) => {
+                let code = if status == 413 {
+                    "RequestEntityTooLarge"
+                } else {
+                    "badRequest"
+                };
+                assert_eq!(res.status().as_u16(), status, "{case}");
+                assert_error(res, status, code).await;
+            }
+            // The server may stop reading a body it refused (413) before the client finished sending it.
+            Err(e) => assert_eq!(status, 413, "{case}: {e}"),
+        }
+    }
+    assert_eq!(crate::helpers::dump(&app.db_path).await, before);
+    let after = app.get_json(&app.policies("v1.0", &format!("/{id}"))).await;
+    assert_eq!(after["displayName"], "Target");
 }

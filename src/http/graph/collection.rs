@@ -1,13 +1,15 @@
 //! What the handlers of every collection served as JSON built inside SQLite share: a page of such items, and the
 //! `$select`/`$expand` options of a single entity.
 
-use actix_web::http::StatusCode;
+use actix_web::http::{header, StatusCode};
 use actix_web::{HttpRequest, HttpResponse};
 use sqlx::Row;
 
 use crate::error::ApiError;
-use crate::graph::odata::fetch::fetch_page;
+use crate::graph::odata::fetch::{count as count_matches, fetch_page};
 use crate::graph::odata::options::{parse_options, unsupported, QueryOption};
+use crate::graph::odata::parse_count_query;
+use crate::graph::odata::schema::QuerySchema;
 use crate::graph::odata::CollectionQuery;
 use crate::graph::{response, GraphContext};
 use crate::http::AppState;
@@ -60,4 +62,31 @@ pub fn entity_options(
 pub fn entity(ctx: &GraphContext, context: &str, object: &str) -> Result<HttpResponse, ApiError> {
     let body = response::entity_with_context(&format!("{}/$metadata#{context}", ctx.base), object)?;
     Ok(response::json_bytes(StatusCode::OK, ctx, body))
+}
+
+/// `GET …/{collection}/$count`: how many items of `schema` in `scope` match `$filter`, as a bare integer in
+/// `text/plain`.
+pub async fn count(
+    req: &HttpRequest,
+    state: &AppState,
+    ctx: &GraphContext,
+    schema: &'static dyn QuerySchema,
+    scope: &str,
+) -> Result<HttpResponse, ApiError> {
+    let query = parse_count_query(
+        req.query_string(),
+        schema,
+        ctx.version,
+        ctx.include_unknown_enum_members,
+    )?;
+    let n = count_matches(&state.db, &query, scope).await?;
+    Ok(count_response(n))
+}
+
+/// A `$count` answer: the number, `text/plain`, with OData's version header.
+pub fn count_response(n: i64) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/plain"))
+        .insert_header(("OData-Version", "4.0"))
+        .body(n.to_string())
 }

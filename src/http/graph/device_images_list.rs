@@ -4,7 +4,7 @@
 //! `@odata.nextLink` that repeats every original option and adds an opaque `$skiptoken` holding the keyset position
 //! of the last image sent (see [`crate::graph::odata::order`]).
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Serialize;
 use sqlx::Row;
@@ -92,8 +92,5 @@ pub async fn count(
     )?;
     lifecycle::settle(&state.db, &state.clock, &state.due).await?;
     let n = count_matches(&state.db, &query, &ctx.tenant).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, "text/plain"))
-        .insert_header(("OData-Version", "4.0"))
-        .body(n.to_string()))
+    Ok(crate::http::graph::collection::count_response(n))
 }

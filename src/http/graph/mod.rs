@@ -17,10 +17,12 @@ pub mod provisioning_policies;
 pub mod source_images;
 
 use crate::error::ApiError;
+use crate::gallery_images::model::GALLERY_IMAGES;
 use crate::graph::path::segments;
 use crate::graph::{ApiVersion, GraphContext};
 use crate::http::AppState;
 use crate::identity::Access;
+use crate::provisioning_policies::query::PROVISIONING_POLICIES;
 use device_images as handlers;
 use device_images_list as list;
 use provisioning_policies as policies;
@@ -164,6 +166,12 @@ async fn policy_routes(
             Method::POST => policies::create(req, payload, state, ctx).await,
             _ => Err(ApiError::MethodNotAllowed("GET, POST")),
         },
+        [segment] if segment.eq_ignore_ascii_case("$count") => match *method {
+            Method::GET => {
+                collection::count(req, state, ctx, &PROVISIONING_POLICIES, &ctx.tenant).await
+            }
+            _ => Err(ApiError::MethodNotAllowed("GET")),
+        },
         [id] => match *method {
             Method::GET => policies::get(req, state, ctx, id).await,
             Method::PATCH => policies::update(req, payload, state, ctx, id).await,
@@ -192,6 +200,10 @@ async fn gallery_routes(
     match rest {
         [] => match *req.method() {
             Method::GET => gallery_images::list(req, state, ctx).await,
+            _ => Err(ApiError::MethodNotAllowed("GET")),
+        },
+        [segment] if segment.eq_ignore_ascii_case("$count") => match *req.method() {
+            Method::GET => collection::count(req, state, ctx, &GALLERY_IMAGES, "").await,
             _ => Err(ApiError::MethodNotAllowed("GET")),
         },
         [id] => match *req.method() {

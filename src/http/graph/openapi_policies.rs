@@ -17,7 +17,8 @@ const POLICY: &str = "microsoft.graph.cloudPcProvisioningPolicy";
 const GALLERY_IMAGE: &str = "microsoft.graph.cloudPcGalleryImage";
 const ASSIGNMENT: &str = "microsoft.graph.cloudPcProvisioningPolicyAssignment";
 
-/// Adds the policy and gallery routes to `paths` (the same in both versions).
+/// Adds the policy and gallery routes to `paths` (the same in both versions). It is long because it is their route
+/// table, as the dispatcher's `policy_routes` and `gallery_routes` are.
 pub(super) fn paths(paths: &mut Value) {
     let list = [
         "filter",
@@ -42,6 +43,15 @@ pub(super) fn paths(paths: &mut Value) {
                 "content": { "application/json": { "schema": schema_ref(POLICY) } },
             })), &[409, 413, 415]),
     });
+    let count = |id: &str| {
+        json!({ "get": operation(id, "Count the collection's items that match $filter", &["filter"], None,
+            (200, json!({
+                "description": "The number of items",
+                "content": { "text/plain": { "schema": { "type": "integer", "minimum": 0 } } },
+            })), &[]) })
+    };
+    paths[format!("{POLICIES}/$count")] = count("provisioningPolicies.count");
+    paths[format!("{GALLERY}/$count")] = count("galleryImages.count");
     paths[format!("{POLICIES}/{{id}}")] = json!({
         "parameters": id,
         "get": operation("provisioningPolicies.get", "Get a provisioning policy", &["select", "expand"], None,
