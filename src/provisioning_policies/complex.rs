@@ -200,6 +200,17 @@ pub(super) fn windows_setting(value: &Value) -> Result<Option<Value>, ApiError> 
     Ok(Some(json!({ "locale": locale })))
 }
 
+/// Beta's deprecated `windowsSettings` (`cloudPcWindowsSettings`: `language`, a language tag): checked as Graph's
+/// type says, and then ignored, as the service ignores it.
+pub(super) fn windows_settings(value: &Value) -> Result<(), ApiError> {
+    const NAME: &str = "windowsSettings";
+    if value.is_null() {
+        return Ok(());
+    }
+    let map = complex(NAME, value, "cloudPcWindowsSettings", &["language"])?;
+    member_text(NAME, &map, "language").map(|_| ())
+}
+
 /// `microsoftManagedDesktop`: `managedType` (`notManaged` when not given) and `profile`.
 pub(super) fn managed_desktop(
     value: &Value,

@@ -6,7 +6,7 @@
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::complex::{autopatch, domain_joins, managed_desktop, windows_setting};
+use super::complex::{autopatch, domain_joins, managed_desktop, windows_setting, windows_settings};
 
 use crate::device_images::domain::DisplayName;
 use crate::error::ApiError;
@@ -145,6 +145,8 @@ impl Changes {
             "userExperienceType" if beta => {
                 self.user_experience_type = Some(Some(member(name, value, version, prefer)?))
             }
+            // Beta's deprecated `cloudPcWindowsSettings` (Graph stopped returning it in 2024): checked, not stored.
+            "windowsSettings" if beta => windows_settings(value)?,
             "assignments" => {
                 return Err(ApiError::BadRequest(
                     "A policy's assignments are set with POST …/provisioningPolicies/{id}/assign."
