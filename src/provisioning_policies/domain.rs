@@ -100,6 +100,8 @@ impl Changes {
         Ok(c)
     }
 
+    /// Checks one property of a body. It is long because it is the table of what a body may hold: one arm per
+    /// property, as the description lists them.
     fn set(
         &mut self,
         name: &str,
@@ -113,8 +115,8 @@ impl Changes {
                 (!value.is_null()).then(|| f(name, value)).transpose()
             };
         match name {
+            "@odata.type" | "id" if value.is_null() => {}
             "@odata.type" => check_odata_type(value, ENTITY_TYPE)?,
-            "id" if value.is_null() => {}
             "id" => self.id = Some(checked(name, value, parse_guid)?),
             "displayName" => self.display_name = Some(checked(name, value, DisplayName::parse)?),
             "description" => self.description = Some(nullable(long_text)?),
