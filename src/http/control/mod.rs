@@ -4,7 +4,6 @@
 pub mod catalog;
 pub mod clock;
 pub mod faults;
-pub mod gallery;
 pub mod har;
 pub mod journal;
 pub mod metrics;
@@ -53,7 +52,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::delete().to(|path, state| faults::delete(Some(path), state)),
             )
             .configure(crate::http::control::catalog::configure)
-            .configure(crate::http::control::gallery::configure)
             .configure(ui::configure),
     )
     .service(
