@@ -89,26 +89,19 @@ pub async fn dispatch(
     }
     let ctx = GraphContext::new(&req, version, caller.tenant);
     let (collection, rest) = match &rest[VIRTUAL_ENDPOINT.len()..] {
-        [collection, rest @ ..] => (collection.to_ascii_lowercase(), rest),
+        [collection, rest @ ..] => (collection.as_str(), rest),
         [] => return Err(segment_not_found(&rest[VIRTUAL_ENDPOINT.len() - 1])),
     };
-    match collection.as_str() {
-        "deviceimages" => device_images_routes(&req, payload, &state, &ctx, rest).await,
-        "provisioningpolicies" => policy_routes(&req, payload, &state, &ctx, rest).await,
-        "galleryimages" => gallery_routes(&req, &state, &ctx, rest).await,
-        _ => Err(segment_not_found(&rest_segment(
-            &req,
-            VIRTUAL_ENDPOINT.len(),
-        ))),
+    let is = |name: &str| collection.eq_ignore_ascii_case(name);
+    if is("deviceImages") {
+        device_images_routes(&req, payload, &state, &ctx, rest).await
+    } else if is("provisioningPolicies") {
+        policy_routes(&req, payload, &state, &ctx, rest).await
+    } else if is("galleryImages") {
+        gallery_routes(&req, &state, &ctx, rest).await
+    } else {
+        Err(segment_not_found(collection))
     }
-}
-
-/// The segment at `index` after the version (for a message).
-fn rest_segment(req: &HttpRequest, index: usize) -> String {
-    segments(req.uri().path())
-        .get(index + 1)
-        .cloned()
-        .unwrap_or_default()
 }
 
 /// `…/deviceImages` and below: each arm a method and a path.
