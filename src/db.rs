@@ -291,6 +291,20 @@ impl Database {
         result
     }
 
+    /// Runs one statement with one text parameter in a transaction of its own on the writer (reporting its outcome
+    /// to [`Database::after_write`]); how many rows it changed.
+    pub async fn write_one(&self, sql: &str, value: &str) -> Result<u64, sqlx::Error> {
+        self.after_write(
+            async {
+                let mut tx = self.writer.begin().await?;
+                let done = sqlx::query(sql).bind(value).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(done.rows_affected())
+            }
+            .await,
+        )
+    }
+
     /// The writer's connection is replaced before the next write (see [`Database::after_write`]).
     pub fn writer_failed(&self) {
         self.failed_writes.fetch_add(1, Ordering::AcqRel);

@@ -73,18 +73,8 @@ pub async fn upsert(db: &Database, e: &GalleryImage) -> Result<GalleryImage, Api
 /// Deletes the entry with this id; false when there is none. Policies that name it keep their imageId (Graph's
 /// gallery retires images under existing policies too).
 pub async fn remove(db: &Database, id: &str) -> Result<bool, ApiError> {
-    db.after_write(
-        async {
-            let mut tx = db.writer.begin().await?;
-            let done = sqlx::query("DELETE FROM gallery_images WHERE id_key = lower(?)")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            Ok(done.rows_affected() > 0)
-        }
-        .await,
-    )
+    let sql = "DELETE FROM gallery_images WHERE id_key = lower(?)";
+    Ok(db.write_one(sql, id).await? > 0)
 }
 
 /// Inserts the entry inside the caller's transaction unless one with its id exists; the stored entry when one did

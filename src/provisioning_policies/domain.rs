@@ -262,7 +262,7 @@ impl Changes {
     }
 
     /// Whether the body gave `imageDisplayName`.
-    pub fn names_image_display_name(&self) -> bool {
+    fn names_image_display_name(&self) -> bool {
         self.image_display_name.is_some()
     }
 }

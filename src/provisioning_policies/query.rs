@@ -37,7 +37,7 @@ impl QuerySchema for PolicySchema {
 }
 
 /// The `@odata.type` of an assignment's target.
-pub const GROUP_TARGET: &str = "#microsoft.graph.cloudPcManagementGroupAssignmentTarget";
+const GROUP_TARGET: &str = "#microsoft.graph.cloudPcManagementGroupAssignmentTarget";
 
 /// A policy's assignments as a JSON array, in the order `assign` gave them (`policy` is the SQL of its `seq`).
 pub fn assignments_sql(policy: &str) -> String {

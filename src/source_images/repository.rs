@@ -53,18 +53,8 @@ pub async fn upsert(db: &Database, e: &SourceImage) -> Result<SourceImage, ApiEr
 
 /// Deletes the entry with this resource id; false when there is none.
 pub async fn remove(db: &Database, id: &str) -> Result<bool, ApiError> {
-    db.after_write(
-        async {
-            let mut tx = db.writer.begin().await?;
-            let done = sqlx::query("DELETE FROM source_images WHERE resource_id_key = lower(?)")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            Ok(done.rows_affected() > 0)
-        }
-        .await,
-    )
+    let sql = "DELETE FROM source_images WHERE resource_id_key = lower(?)";
+    Ok(db.write_one(sql, id).await? > 0)
 }
 
 /// Inserts the entry inside the caller's transaction unless one with its resource id exists; the stored entry when
