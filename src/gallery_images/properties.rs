@@ -36,26 +36,6 @@ pub type Def = PropertyDef<GalleryProperty>;
 use GalleryProperty as P;
 use Versions::{All, BetaOnly};
 
-const fn column(
-    property: P,
-    name: &'static str,
-    column: &'static str,
-    edm: Edm,
-    always_set: bool,
-    versions: Versions,
-    kind: Kind,
-) -> Def {
-    PropertyDef {
-        property,
-        name,
-        source: Source::Column(column),
-        edm,
-        always_set,
-        versions,
-        query: (column, kind),
-    }
-}
-
 const fn text(
     property: P,
     name: &'static str,
@@ -63,7 +43,7 @@ const fn text(
     always_set: bool,
     versions: Versions,
 ) -> Def {
-    column(
+    Def::column(
         property,
         name,
         col,
@@ -75,7 +55,7 @@ const fn text(
 }
 
 const fn date(property: P, name: &'static str, col: &'static str) -> Def {
-    column(property, name, col, Edm::Date, false, All, Kind::Date)
+    Def::column(property, name, col, Edm::Date, false, All, Kind::Date)
 }
 
 /// Beta's deprecated twin of a `…Name` property.
@@ -133,7 +113,7 @@ pub static PROPERTIES: [Def; 17] = [
         false,
         BetaOnly,
     ),
-    column(
+    Def::column(
         P::SizeInGb,
         "sizeInGB",
         "size_in_gb",
@@ -152,7 +132,7 @@ pub static PROPERTIES: [Def; 17] = [
     ),
     text(P::SkuName, "skuName", "sku_name", true, All),
     date(P::StartDate, "startDate", "start_date"),
-    column(
+    Def::column(
         P::Status,
         "status",
         "status",

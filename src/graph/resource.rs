@@ -61,6 +61,27 @@ pub struct PropertyDef<P: 'static> {
 }
 
 impl<P: Copy> PropertyDef<P> {
+    /// A property stored in its own column, compared by `$filter` and `$orderby` on that column as `kind`.
+    pub const fn column(
+        property: P,
+        name: &'static str,
+        column: &'static str,
+        edm: Edm,
+        always_set: bool,
+        versions: Versions,
+        kind: Kind,
+    ) -> Self {
+        PropertyDef {
+            property,
+            name,
+            source: Source::Column(column),
+            edm,
+            always_set,
+            versions,
+            query: (column, kind),
+        }
+    }
+
     /// The same property, compared by `$filter` and `$orderby` on another column (a case-folded key).
     pub const fn compared_on(self, column: &'static str) -> Self {
         let mut def = self;

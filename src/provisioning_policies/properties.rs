@@ -8,7 +8,7 @@ use crate::graph::enums::{
     MANAGEMENT_SERVICE, POLICY_IMAGE_TYPE, PROVISIONING_TYPE, USER_EXPERIENCE_TYPE,
 };
 use crate::graph::odata::schema::{enum_kind, Kind};
-use crate::graph::resource::{Described, Edm, PropertyDef, Source, Versions};
+use crate::graph::resource::{Described, Edm, PropertyDef, Versions};
 
 /// A property of `cloudPcProvisioningPolicy`, in [`PROPERTIES`]' order (the order of the JSON).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -43,29 +43,8 @@ pub type Def = PropertyDef<PolicyProperty>;
 use PolicyProperty as P;
 use Versions::{All, BetaOnly};
 
-#[allow(clippy::too_many_arguments)]
-const fn def(
-    property: P,
-    name: &'static str,
-    column: &'static str,
-    edm: Edm,
-    always_set: bool,
-    versions: Versions,
-    kind: Kind,
-) -> Def {
-    PropertyDef {
-        property,
-        name,
-        source: Source::Column(column),
-        edm,
-        always_set,
-        versions,
-        query: (column, kind),
-    }
-}
-
 const fn text(property: P, name: &'static str, column: &'static str, always_set: bool) -> Def {
-    def(
+    Def::column(
         property,
         name,
         column,
@@ -77,7 +56,7 @@ const fn text(property: P, name: &'static str, column: &'static str, always_set:
 }
 
 const fn complex(property: P, name: &'static str, column: &'static str, ty: &'static str) -> Def {
-    def(
+    Def::column(
         property,
         name,
         column,
@@ -89,11 +68,11 @@ const fn complex(property: P, name: &'static str, column: &'static str, ty: &'st
 }
 
 const fn flag(property: P, name: &'static str, column: &'static str) -> Def {
-    def(property, name, column, Edm::Boolean, false, All, Kind::Bool)
+    Def::column(property, name, column, Edm::Boolean, false, All, Kind::Bool)
 }
 
 const fn time(property: P, name: &'static str, column: &'static str) -> Def {
-    def(
+    Def::column(
         property,
         name,
         column,
@@ -107,7 +86,7 @@ const fn time(property: P, name: &'static str, column: &'static str) -> Def {
 /// Every property of `cloudPcProvisioningPolicy` (v1.0's sixteen and beta's additions; `assignments` is a
 /// navigation property, expanded on request).
 pub static PROPERTIES: [Def; 22] = [
-    def(P::Id, "id", "id", Edm::String, true, All, Kind::Guid),
+    Def::column(P::Id, "id", "id", Edm::String, true, All, Kind::Guid),
     text(
         P::AlternateResourceUrl,
         "alternateResourceUrl",
@@ -134,7 +113,7 @@ pub static PROPERTIES: [Def; 22] = [
     ),
     time(P::CreatedDateTime, "createdDateTime", "created_date_time"),
     text(P::Description, "description", "description", false),
-    def(
+    Def::column(
         P::DisplayName,
         "displayName",
         "display_name",
@@ -144,7 +123,7 @@ pub static PROPERTIES: [Def; 22] = [
         Kind::Folded,
     )
     .compared_on("display_name_key"),
-    def(
+    Def::column(
         P::DomainJoinConfigurations,
         "domainJoinConfigurations",
         "domain_join_configurations",
@@ -158,7 +137,7 @@ pub static PROPERTIES: [Def; 22] = [
         "enableSingleSignOn",
         "enable_single_sign_on",
     ),
-    def(
+    Def::column(
         P::GracePeriodInHours,
         "gracePeriodInHours",
         "grace_period_in_hours",
@@ -174,7 +153,7 @@ pub static PROPERTIES: [Def; 22] = [
         true,
     ),
     text(P::ImageId, "imageId", "image_id", true),
-    def(
+    Def::column(
         P::ImageType,
         "imageType",
         "image_type",
@@ -193,7 +172,7 @@ pub static PROPERTIES: [Def; 22] = [
         "localAdminEnabled",
         "local_admin_enabled",
     ),
-    def(
+    Def::column(
         P::ManagedBy,
         "managedBy",
         "managed_by",
@@ -208,7 +187,7 @@ pub static PROPERTIES: [Def; 22] = [
         "microsoft_managed_desktop",
         "microsoftManagedDesktop",
     ),
-    def(
+    Def::column(
         P::ProvisioningType,
         "provisioningType",
         "provisioning_type",
@@ -217,7 +196,7 @@ pub static PROPERTIES: [Def; 22] = [
         All,
         enum_kind(&PROVISIONING_TYPE),
     ),
-    def(
+    Def::column(
         P::ScopeIds,
         "scopeIds",
         "scope_ids",
@@ -226,7 +205,7 @@ pub static PROPERTIES: [Def; 22] = [
         BetaOnly,
         Kind::Collection,
     ),
-    def(
+    Def::column(
         P::UserExperienceType,
         "userExperienceType",
         "user_experience_type",
