@@ -71,6 +71,15 @@ impl TestApp {
         assert_eq!(res.status(), 204, "{}", res.text().await.unwrap());
     }
 
+    /// Every table but the request journal's, as text: what a refused request must leave alone. (The journal records
+    /// the refused Graph requests themselves; reading it first writes what it still holds.)
+    async fn resource_rows(&self) -> std::collections::BTreeMap<String, Vec<Vec<String>>> {
+        self.journal_paths("").await;
+        let mut rows = crate::helpers::dump(&self.db_path).await;
+        rows.retain(|table, _| !table.starts_with("request_journal"));
+        rows
+    }
+
     async fn count(&self, sql: &str) -> i64 {
         let pool = self.db().await;
         let n = sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap();
@@ -1094,7 +1103,7 @@ async fn policies_in_a_state_document_are_checked_like_creates_and_all_or_nothin
     let policy = app.create_policy("beta", &custom("Exported", &image)).await;
     app.assign(policy["id"].as_str().unwrap(), &[GROUP_A]).await;
     let exported = app.get_json(&app.control("/state")).await;
-    let before = crate::helpers::dump(&app.db_path).await;
+    let before = app.resource_rows().await;
     let import = |doc: Value| {
         let url = app.control("/import?mode=merge");
         let client = app.client.clone();
@@ -1135,7 +1144,7 @@ async fn policies_in_a_state_document_are_checked_like_creates_and_all_or_nothin
         assert!(message.starts_with(fragment), "{fragment}: {message}");
     }
     assert_eq!(
-        crate::helpers::dump(&app.db_path).await,
+        app.resource_rows().await,
         before,
         "a refused document changes nothing"
     );
@@ -1179,7 +1188,7 @@ async fn hostile_policy_bodies_get_the_envelope_and_change_nothing() {
         )
         .await;
     let id = policy["id"].as_str().unwrap();
-    let before = crate::helpers::dump(&app.db_path).await;
+    let before = app.resource_rows().await;
     let nested = format!("{}{}", "[".repeat(50_000), "]".repeat(50_000));
     let raw = |method: &str, url: String, bytes: Vec<u8>| {
         app.client
@@ -1216,7 +1225,7 @@ async fn hostile_policy_bodies_get_the_envelope_and_change_nothing() {
             Err(e) => assert_eq!(status, 413, "{case}: {e}"),
         }
     }
-    assert_eq!(crate::helpers::dump(&app.db_path).await, before);
+    assert_eq!(app.resource_rows().await, before);
     let after = app.get_json(&app.policies("v1.0", &format!("/{id}"))).await;
     assert_eq!(after["displayName"], "Target");
 }
