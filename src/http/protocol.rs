@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use actix_web::web;
 
-use crate::control::journal::{body_text, request_body_text, selected_headers, JournalEntry};
+use crate::control::journal::{body_text, request_body_text, JournalEntry};
 use crate::control::metrics::route_of;
 use crate::error::{render_envelope, GraphError};
 use crate::graph::body::RawBody;
@@ -74,11 +74,10 @@ struct Seen {
     /// Sent by the dashboard (`X-Emulator-Client: dashboard`): faulted like any request, but not journaled, so the
     /// journal shows what the user's own clients sent rather than the dashboard's polling.
     dashboard: bool,
-    headers: String,
 }
 
 impl Seen {
-    fn of(req: &ServiceRequest, journal: bool) -> Self {
+    fn of(req: &ServiceRequest) -> Self {
         let segments = segments(req.uri().path());
         let route = route_of(&segments);
         Self {
@@ -101,11 +100,6 @@ impl Seen {
                 .headers()
                 .get("x-emulator-client")
                 .is_some_and(|v| v.as_bytes() == b"dashboard"),
-            headers: if journal {
-                selected_headers(req.headers())
-            } else {
-                String::new()
-            },
         }
     }
 }
@@ -122,7 +116,7 @@ pub async fn protocol(
     req.extensions_mut().insert(ids.clone());
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let journal = state.as_ref().is_some_and(|s| s.journal.enabled());
-    let seen = Seen::of(&req, journal);
+    let seen = Seen::of(&req);
     let served = serve(req, next, state.as_ref(), &seen, &ids).await?;
     let mut res = finish(served.res, &ids, served.cors);
     let took = started.elapsed();
@@ -139,15 +133,7 @@ pub async fn protocol(
             .metrics
             .observe(seen.route, &seen.method, status, took);
         if journal && served.admitted && seen.graph && !seen.dashboard {
-            res = journal_entry(
-                res,
-                state,
-                seen.into_journal(),
-                &ids,
-                crate::clock::format_timestamp(arrived),
-                took,
-                served.fault_id,
-            );
+            res = journal_entry(res, state, &seen, &ids, arrived, took, served.fault_id);
         }
     }
     Ok(res)
@@ -236,19 +222,6 @@ fn finish(
     res
 }
 
-impl Seen {
-    /// What the journal keeps of the request, moved out (the log line is written first).
-    fn into_journal(self) -> (String, String, String, Option<&'static str>, String) {
-        (
-            self.method,
-            self.path,
-            self.query,
-            self.version,
-            self.headers,
-        )
-    }
-}
-
 /// Calls the app. No clone of the request may be held across `next.call`: actix's router needs the only reference.
 /// A panic in a handler must not drop the connection without an answer: it becomes a 500 envelope.
 async fn call(
@@ -302,37 +275,23 @@ async fn with_faults(
     }
 }
 
-/// Queues the request's journal entry, taking a copy of the response body on the way.
+/// Records the request's journal entry, taking a copy of the response body on the way.
 fn journal_entry(
     res: ServiceResponse<BoxBody>,
     state: &AppState,
-    (method, path, query, api_version, request_headers): (
-        String,
-        String,
-        String,
-        Option<&'static str>,
-        String,
-    ),
+    seen: &Seen,
     ids: &RequestIds,
-    time: String,
+    time: chrono::DateTime<chrono::Utc>,
     took: std::time::Duration,
     fault_id: Option<i64>,
 ) -> ServiceResponse<BoxBody> {
     let max = state.journal.body_max;
-    let (request_body, image_id) = {
-        let ext = res.request().extensions();
-        (
-            ext.get::<RawBody>()
-                .and_then(|b| request_body_text(&b.0, max)),
-            ext.get::<TouchedImage>().map(|t| t.0.clone()),
-        )
-    };
     let status = res.status().as_u16();
     let (req, response) = res.into_parts();
     let (response, body) = response.into_parts();
     // A successful read's body is not kept: it is what reading again shows, and copying every page and image into
     // the journal cost a quarter of the read throughput (docs/control-plane.md#journal, bench/README.md).
-    let successful_read = method == "GET" && (200..300).contains(&status);
+    let successful_read = seen.method == "GET" && (200..300).contains(&status);
     let (response, response_body) = match body.try_into_bytes() {
         Ok(bytes) if !successful_read => {
             let text = body_text(&bytes, max);
@@ -341,22 +300,28 @@ fn journal_entry(
         Ok(bytes) => (response.set_body(BoxBody::new(bytes)), None),
         Err(body) => (response.set_body(body), None),
     };
-    state.journal.record(JournalEntry {
-        time,
-        method,
-        path,
-        query,
-        api_version,
-        status,
-        duration_us: took.as_micros() as i64,
-        request_id: ids.request_id.clone(),
-        client_request_id: ids.client_request_id.clone(),
-        request_headers,
-        request_body,
-        response_body,
-        image_id,
-        fault_id,
-    });
+    {
+        let ext = req.extensions();
+        let request_body = ext
+            .get::<RawBody>()
+            .and_then(|b| request_body_text(&b.0, max));
+        state.journal.record(&JournalEntry {
+            time,
+            method: &seen.method,
+            path: &seen.path,
+            query: &seen.query,
+            api_version: seen.version,
+            status,
+            duration_us: took.as_micros() as i64,
+            request_id: &ids.request_id,
+            client_request_id: &ids.client_request_id,
+            request_headers: req.headers(),
+            request_body: request_body.as_deref(),
+            response_body: response_body.as_deref(),
+            image_id: ext.get::<TouchedImage>().map(|t| t.0.as_str()),
+            fault_id,
+        });
+    }
     ServiceResponse::new(req, response)
 }
 

@@ -1,63 +1,86 @@
 //! The request journal (`request_journal`): what clients sent and what they got, for tests and people debugging a
-//! client. Entries leave the request path through a bounded channel (a full channel drops the entry and counts it,
-//! it never blocks a request); one task writes them in batches, one transaction each, and prunes the oldest rows
-//! beyond `--journal-max`.
+//! client. A request's entry is written as its JSON text straight into the pending batch, under a lock held for that
+//! append only, on the request's own thread: no entry value is allocated, sent to another thread or freed there (that
+//! hop cost more than the text itself: bench/README.md). A full batch drops the entry and counts it, it never blocks
+//! a request. One task takes the pending batch every 100 ms (sooner when it is large or a flush waits), writes it as
+//! one row in one transaction and prunes the oldest rows beyond `--journal-max`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 
+use actix_web::http::header::HeaderMap;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 use sqlx::Row;
-use tokio::sync::{mpsc, oneshot, Mutex, Notify};
+use tokio::sync::{watch, Mutex, Notify};
 use tokio::task::JoinHandle;
 
 use crate::db::Database;
 use crate::error::ApiError;
 
 mod text;
-pub use text::{body_text, request_body_text, selected_headers};
+pub use text::{body_text, request_body_text};
 
 /// Entries waiting for the writer before new ones are dropped.
 const CAPACITY: usize = 16384;
-/// Most entries one transaction writes.
+/// Bytes of entry text waiting for the writer before new entries are dropped (bodies are up to 1 MiB each).
+const CAPACITY_BYTES: usize = 64 << 20;
+/// A batch this many entries or bytes long is written without waiting for the rest of [`GATHER`].
 const BATCH: usize = 4096;
+const BATCH_BYTES: usize = 4 << 20;
 /// How long a batch may gather before it is written.
 const GATHER: std::time::Duration = std::time::Duration::from_millis(100);
 
-/// One answered request.
-#[derive(Debug, Clone)]
-pub struct JournalEntry {
-    pub time: String,
-    pub method: String,
-    pub path: String,
-    pub query: String,
+/// The longest a flush waits for the writer.
+const FLUSH_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// One answered request, borrowed from the request and its answer.
+#[derive(Debug, Clone, Copy)]
+pub struct JournalEntry<'a> {
+    pub time: DateTime<Utc>,
+    pub method: &'a str,
+    pub path: &'a str,
+    pub query: &'a str,
     pub api_version: Option<&'static str>,
     pub status: u16,
     pub duration_us: i64,
-    pub request_id: String,
-    pub client_request_id: String,
-    /// A JSON object of selected headers.
-    pub request_headers: String,
-    pub request_body: Option<String>,
-    pub response_body: Option<String>,
-    pub image_id: Option<String>,
+    pub request_id: &'a str,
+    pub client_request_id: &'a str,
+    /// The journal keeps a few of them (`text::KEPT_HEADERS`).
+    pub request_headers: &'a HeaderMap,
+    pub request_body: Option<&'a str>,
+    pub response_body: Option<&'a str>,
+    pub image_id: Option<&'a str>,
     pub fault_id: Option<i64>,
 }
 
-enum Msg {
-    Entry(Box<JournalEntry>),
-    /// Answered once everything sent before it is committed.
-    Flush(oneshot::Sender<()>),
+/// The batch being gathered.
+#[derive(Default)]
+struct Pending {
+    /// `[` and the entries' JSON arrays, comma-separated (empty when no entry waits).
+    text: Vec<u8>,
+    count: usize,
+    /// Entries ever appended: a flush waits until the writer has stored this many.
+    recorded: u64,
 }
 
-/// The journal's sending side and its writer task.
+/// What the requests and the writer share.
+struct Shared {
+    pending: std::sync::Mutex<Pending>,
+    /// The first entry of a batch arrived (the writer waits for it when nothing is pending).
+    arrived: Notify,
+    /// A batch is full or a flush waits: the writer stops gathering.
+    hurry: Notify,
+    /// Entries stored so far (as counted by [`Pending::recorded`]).
+    written: watch::Sender<u64>,
+}
+
+/// The journal's recording side and its writer task.
 pub struct Journal {
-    sender: Option<mpsc::Sender<Msg>>,
-    /// Ends the writer's gathering at once when a flush is waiting (entries do not wake it).
-    flushing: Arc<Notify>,
+    shared: Option<Arc<Shared>>,
     task: Mutex<Option<JoinHandle<()>>>,
-    /// Entries lost to a full channel.
+    /// Entries lost to a full batch.
     pub dropped: AtomicU64,
     /// Longest body kept, in bytes.
     pub body_max: usize,
@@ -66,52 +89,76 @@ pub struct Journal {
 impl Journal {
     /// Starts the writer; with `max` 0 the journal is off and records nothing.
     pub fn spawn(db: Database, max: u64, body_max: usize) -> Self {
-        if max == 0 {
-            return Self {
-                sender: None,
-                flushing: Arc::default(),
-                task: Mutex::new(None),
-                dropped: AtomicU64::new(0),
-                body_max,
-            };
-        }
-        let (sender, receiver) = mpsc::channel(CAPACITY);
-        let flushing = Arc::new(Notify::new());
-        let task = tokio::spawn(write_loop(db, receiver, max, flushing.clone()));
+        let (shared, task) = if max == 0 {
+            (None, None)
+        } else {
+            let shared = Arc::new(Shared {
+                pending: std::sync::Mutex::default(),
+                arrived: Notify::new(),
+                hurry: Notify::new(),
+                written: watch::Sender::new(0),
+            });
+            let task = tokio::spawn(write_loop(db, shared.clone(), max));
+            (Some(shared), Some(task))
+        };
         Self {
-            sender: Some(sender),
-            flushing,
-            task: Mutex::new(Some(task)),
+            shared,
+            task: Mutex::new(task),
             dropped: AtomicU64::new(0),
             body_max,
         }
     }
 
     pub fn enabled(&self) -> bool {
-        self.sender.is_some()
+        self.shared.is_some()
     }
 
-    /// Queues an entry without waiting.
-    pub fn record(&self, entry: JournalEntry) {
-        if let Some(sender) = &self.sender {
-            if sender.try_send(Msg::Entry(Box::new(entry))).is_err() {
-                self.dropped.fetch_add(1, Ordering::Relaxed);
-            }
+    /// Appends an entry to the pending batch without waiting for the writer.
+    pub fn record(&self, entry: &JournalEntry<'_>) {
+        let Some(shared) = &self.shared else { return };
+        let mut pending = shared
+            .pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if pending.count >= CAPACITY || pending.text.len() >= CAPACITY_BYTES {
+            drop(pending);
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let first = pending.count == 0;
+        pending.text.push(if first { b'[' } else { b',' });
+        text::write_entry(&mut pending.text, entry);
+        pending.count += 1;
+        pending.recorded += 1;
+        let full = pending.count >= BATCH || pending.text.len() >= BATCH_BYTES;
+        drop(pending);
+        if first {
+            shared.arrived.notify_one();
+        }
+        if full {
+            shared.hurry.notify_one();
         }
     }
 
-    /// Waits until every entry queued so far is in the database.
+    /// Waits until every entry recorded so far is in the database.
     pub async fn flush(&self) {
-        if let Some(sender) = &self.sender {
-            let (done, wait) = oneshot::channel();
-            if sender.send(Msg::Flush(done)).await.is_ok() {
-                self.flushing.notify_one();
-                let _ = wait.await;
-            }
+        let Some(shared) = &self.shared else { return };
+        let target = shared
+            .pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .recorded;
+        let mut written = shared.written.subscribe();
+        if *written.borrow_and_update() >= target {
+            return;
         }
+        shared.hurry.notify_one();
+        // The writer always catches up (a failed write counts as written, and is logged); the bound only keeps a
+        // caller from waiting forever should its task have died.
+        let _ = tokio::time::timeout(FLUSH_WAIT, written.wait_for(|&n| n >= target)).await;
     }
 
-    /// Writes what is queued and stops the writer (shutdown).
+    /// Writes what is pending and stops the writer (shutdown).
     pub async fn stop(&self) {
         self.flush().await;
         if let Some(task) = self.task.lock().await.take() {
@@ -121,44 +168,34 @@ impl Journal {
     }
 }
 
-async fn write_loop(
-    db: Database,
-    mut receiver: mpsc::Receiver<Msg>,
-    max: u64,
-    flushing: Arc<Notify>,
-) {
-    let mut batch = Vec::with_capacity(BATCH);
-    while receiver.recv_many(&mut batch, BATCH).await > 0 {
-        // Let a batch gather: a transaction per entry or two would cost more than the requests themselves. A flush
-        // does not wait.
-        if batch.len() < BATCH && !batch.iter().any(|m| matches!(m, Msg::Flush(_))) {
-            tokio::select! {
-                () = tokio::time::sleep(GATHER) => {}
-                () = flushing.notified() => {}
-            }
-            while batch.len() < BATCH {
-                match receiver.try_recv() {
-                    Ok(msg) => batch.push(msg),
-                    Err(_) => break,
-                }
-            }
+/// Takes the pending batch whenever one has gathered and writes it. The taken text is swapped for the writer's
+/// emptied buffer, so neither side allocates once both have grown to a batch's size.
+async fn write_loop(db: Database, shared: Arc<Shared>, max: u64) {
+    let mut buffer = Vec::new();
+    loop {
+        shared.arrived.notified().await;
+        // Let a batch gather: a transaction per entry or two would cost more than the requests themselves.
+        tokio::select! {
+            () = tokio::time::sleep(GATHER) => {}
+            () = shared.hurry.notified() => {}
         }
-        let mut entries = Vec::new();
-        let mut waiting = Vec::new();
-        for msg in batch.drain(..) {
-            match msg {
-                Msg::Entry(e) => entries.push(e),
-                Msg::Flush(done) => waiting.push(done),
+        let (count, recorded) = {
+            let mut pending = shared
+                .pending
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            std::mem::swap(&mut pending.text, &mut buffer);
+            let count = std::mem::take(&mut pending.count);
+            (count, pending.recorded)
+        };
+        if count > 0 {
+            buffer.push(b']');
+            if let Err(e) = write(&db, &buffer, count, max).await {
+                tracing::warn!(error = %e, lost = count, "journal write failed");
             }
+            buffer.clear();
         }
-        if !entries.is_empty() {
-            if let Err(e) = write(&db, &entries, max).await {
-                tracing::warn!(error = %e, lost = entries.len(), "journal write failed");
-            }
-        }
-        for done in waiting {
-            let _ = done.send(());
-        }
+        shared.written.send_replace(recorded);
     }
 }
 
@@ -174,7 +211,8 @@ pub async fn stored_rows(db: &Database) -> Result<i64, ApiError> {
     Ok(rows.first().copied().unwrap_or(0))
 }
 
-async fn write(db: &Database, entries: &[Box<JournalEntry>], max: u64) -> Result<(), sqlx::Error> {
+/// Stores a batch's text (`count` entries) in one transaction.
+async fn write(db: &Database, batch: &[u8], count: usize, max: u64) -> Result<(), sqlx::Error> {
     // The journal is diagnostics, not an acknowledged write: its commits skip the fsync (synchronous=NORMAL, which
     // in WAL mode still syncs every checkpoint, so acknowledged images stay safe and the file cannot corrupt). The
     // next image commit (synchronous=FULL) syncs the WAL, journal frames included.
@@ -182,7 +220,7 @@ async fn write(db: &Database, entries: &[Box<JournalEntry>], max: u64) -> Result
     sqlx::query("PRAGMA synchronous = NORMAL")
         .execute(&mut *conn)
         .await?;
-    let result = db.after_write(write_batch(&mut conn, entries, max).await);
+    let result = db.after_write(write_batch(&mut conn, batch, count, max).await);
     let restore = format!("PRAGMA synchronous = {}", db.synchronous);
     sqlx::query(&restore).execute(&mut *conn).await?;
     result
@@ -192,11 +230,14 @@ async fn write(db: &Database, entries: &[Box<JournalEntry>], max: u64) -> Result
 /// after the last ones and drops the batches whose entries are all beyond `max`.
 async fn write_batch(
     conn: &mut sqlx::SqliteConnection,
-    entries: &[Box<JournalEntry>],
+    batch: &[u8],
+    count: usize,
     max: u64,
 ) -> Result<(), sqlx::Error> {
     use sqlx::Connection;
-    let count = i64::try_from(entries.len()).unwrap_or(i64::MAX);
+    // Every piece of an entry is written as UTF-8.
+    let batch = std::str::from_utf8(batch).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+    let count = i64::try_from(count).unwrap_or(i64::MAX);
     let mut tx = conn.begin().await?;
     // Read, then update: `UPDATE … RETURNING` would build SQLite's ephemeral table for the returned row (a temporary
     // b-tree and its page cache) on every batch. The writer connection is the only writer.
@@ -220,7 +261,7 @@ async fn write_batch(
     )
     .bind(first_id)
     .bind(first_id + count - 1)
-    .bind(text::batch_json(entries))
+    .bind(batch)
     .execute(&mut *tx)
     .await?;
     // `first_id < ?1` walks the primary key from the oldest batch; `last_id` has no index.
@@ -358,60 +399,4 @@ impl StoredEntry {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Power-loss durability rests on every image commit running with `synchronous=FULL`: the writer connection must
-    /// have it from the start, and again after the journal's own transactions, which relax it for themselves.
-    #[tokio::test]
-    async fn the_writer_is_back_to_full_sync_after_journal_writes() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("e.db");
-        let db = Database::open(
-            path.to_str().unwrap(),
-            crate::config::Synchronous::Full,
-            None,
-        )
-        .await
-        .unwrap();
-        let level = |db: Database| async move {
-            sqlx::query_scalar::<_, i64>("PRAGMA synchronous")
-                .fetch_one(&db.writer)
-                .await
-                .unwrap()
-        };
-        assert_eq!(level(db.clone()).await, 2, "FULL when opened");
-        let journal = Journal::spawn(db.clone(), 100, 1000);
-        for n in 0..3 {
-            journal.record(JournalEntry {
-                time: "2026-12-02T00:00:00.000Z".into(),
-                method: "GET".into(),
-                path: format!("/beta/{n}"),
-                query: String::new(),
-                api_version: Some("beta"),
-                status: 200,
-                duration_us: 1,
-                request_id: "r".into(),
-                client_request_id: "c".into(),
-                request_headers: "{}".into(),
-                request_body: None,
-                response_body: None,
-                image_id: None,
-                fault_id: None,
-            });
-            journal.flush().await;
-        }
-        let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM request_journal")
-            .fetch_one(&db.writer)
-            .await
-            .unwrap();
-        assert_eq!(rows, 3, "the journal wrote");
-        assert_eq!(
-            level(db.clone()).await,
-            2,
-            "FULL after the journal's writes"
-        );
-        journal.stop().await;
-        db.close().await;
-    }
-}
+mod tests;

@@ -1,6 +1,8 @@
 //! What the journal keeps of a request as text: selected headers as a JSON object, bodies cut at a bound with the
 //! bearer tokens in them redacted.
 
+use actix_web::http::header::HeaderMap;
+
 /// The request headers the journal keeps, sorted (it writes them in this order and searches them); `Authorization`
 /// only as a marker that one was sent.
 const KEPT_HEADERS: [&str; 10] = [
@@ -19,7 +21,16 @@ const KEPT_HEADERS: [&str; 10] = [
 /// The selected headers of a request as a JSON object, by name, each with its first value (one that is not visible
 /// ASCII is left out). Written by hand from one pass over the request's headers: looking up each of the ten names
 /// in the header map cost more than the rest of the journal's work on the request.
-pub fn selected_headers(headers: &actix_web::http::header::HeaderMap) -> String {
+#[cfg(test)]
+fn selected_headers(headers: &HeaderMap) -> String {
+    let mut out = Vec::with_capacity(128);
+    write_selected_headers(&mut out, headers);
+    // Every piece written is UTF-8.
+    String::from_utf8(out).unwrap_or_else(|_| "{}".to_owned())
+}
+
+/// Appends [`selected_headers`] to `out`.
+fn write_selected_headers(out: &mut Vec<u8>, headers: &HeaderMap) {
     // For each kept name: not seen, or its first value (None when that was not text).
     let mut kept: [Option<Option<&str>>; KEPT_HEADERS.len()] = [None; KEPT_HEADERS.len()];
     for (name, value) in headers.iter() {
@@ -28,82 +39,76 @@ pub fn selected_headers(headers: &actix_web::http::header::HeaderMap) -> String 
             kept[i].get_or_insert(value.to_str().ok());
         }
     }
-    let mut out = Vec::with_capacity(128);
     out.push(b'{');
+    let mut first = true;
     for (name, value) in KEPT_HEADERS.iter().zip(kept) {
         let value = match value {
             Some(_) if *name == "authorization" => "[redacted]",
             Some(Some(value)) => value,
             _ => continue,
         };
-        if out.len() > 1 {
+        if !first {
             out.push(b',');
         }
+        first = false;
         out.push(b'"');
         out.extend_from_slice(name.as_bytes());
         out.extend_from_slice(b"\":");
-        // Writing a &str into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut out, value);
+        text(out, value);
     }
     out.push(b'}');
-    String::from_utf8(out).unwrap_or_else(|_| "{}".to_owned())
 }
 
-/// A batch of entries as the JSON array `request_journal_batches.entries` holds: one array per entry with the
-/// columns of the `request_journal` view after `id`, in its order (migration V7). `request_headers` is already a JSON
-/// object and goes in as it is.
-pub fn batch_json(entries: &[Box<super::JournalEntry>]) -> String {
+/// Appends `value` as a JSON string.
+fn text(out: &mut Vec<u8>, value: &str) {
+    // Most values (paths, ids, header values) need no escape: one pass that the compiler vectorizes finds out, and
+    // they are copied as they are.
+    if value.bytes().fold(false, |esc, b| {
+        esc | (b < 0x20) | (b == b'"') | (b == b'\\')
+    }) {
+        // Writing a &str into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, value);
+    } else {
+        out.push(b'"');
+        out.extend_from_slice(value.as_bytes());
+        out.push(b'"');
+    }
+}
+
+/// Appends an entry as `request_journal_batches.entries` holds it: a JSON array of the columns of the
+/// `request_journal` view after `id`, in its order (migration V7). A batch is these arrays, comma-separated, in `[]`.
+pub fn write_entry(out: &mut Vec<u8>, e: &super::JournalEntry<'_>) {
     use std::io::Write;
-    fn text(out: &mut Vec<u8>, value: Option<&str>) {
+    fn optional(out: &mut Vec<u8>, value: Option<&str>) {
         match value {
-            // Most values (paths, ids) need no escape: one pass that the compiler vectorizes finds out, and they
-            // are copied as they are.
-            Some(value)
-                if !value.bytes().fold(false, |esc, b| {
-                    esc | (b < 0x20) | (b == b'"') | (b == b'\\')
-                }) =>
-            {
-                out.push(b'"');
-                out.extend_from_slice(value.as_bytes());
-                out.push(b'"');
-            }
-            // Writing a &str into a Vec cannot fail.
-            Some(value) => drop(serde_json::to_writer(&mut *out, value)),
+            Some(value) => text(out, value),
             None => out.extend_from_slice(b"null"),
         }
         out.push(b',');
     }
-    let mut out = Vec::with_capacity(entries.len() * 320 + 2);
-    out.push(b'[');
-    for (n, e) in entries.iter().enumerate() {
-        if n > 0 {
-            out.push(b',');
-        }
-        // The time, method (an HTTP token), version and request-id (the emulator's GUID) never need an escape.
-        let _ = write!(out, "[\"{}\",\"{}\",", e.time, e.method);
-        for value in [&e.path, &e.query] {
-            text(&mut out, Some(value));
-        }
-        let _ = match e.api_version {
-            Some(version) => write!(out, "\"{version}\","),
-            None => out.write_all(b"null,"),
-        };
-        let _ = write!(out, "{},{},\"{}\",", e.status, e.duration_us, e.request_id);
-        text(&mut out, Some(&e.client_request_id));
-        out.extend_from_slice(e.request_headers.as_bytes());
-        out.push(b',');
-        for value in [&e.request_body, &e.response_body, &e.image_id] {
-            text(&mut out, value.as_deref());
-        }
-        let _ = match e.fault_id {
-            Some(id) => write!(out, "{id}"),
-            None => out.write_all(b"null"),
-        };
-        out.push(b']');
+    out.extend_from_slice(b"[\"");
+    crate::clock::write_utc(out, e.time, chrono::SecondsFormat::Millis);
+    // The method (an HTTP token), version and request-id (the emulator's GUID) never need an escape.
+    let _ = write!(out, "\",\"{}\",", e.method);
+    for value in [e.path, e.query] {
+        optional(out, Some(value));
     }
+    let _ = match e.api_version {
+        Some(version) => write!(out, "\"{version}\","),
+        None => out.write_all(b"null,"),
+    };
+    let _ = write!(out, "{},{},\"{}\",", e.status, e.duration_us, e.request_id);
+    optional(out, Some(e.client_request_id));
+    write_selected_headers(out, e.request_headers);
+    out.push(b',');
+    for value in [e.request_body, e.response_body, e.image_id] {
+        optional(out, value);
+    }
+    let _ = match e.fault_id {
+        Some(id) => write!(out, "{id}"),
+        None => out.write_all(b"null"),
+    };
     out.push(b']');
-    // Every piece written is UTF-8.
-    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// A body as journal text, cut at `max` bytes on a character boundary (ending in `…` when cut). Only the kept bytes
@@ -370,26 +375,37 @@ mod tests {
 
     #[test]
     fn a_batch_is_a_json_array_of_entries_in_the_views_column_order() {
-        let entry = |path: &str, body: Option<&str>| {
-            Box::new(super::super::JournalEntry {
-                time: "2026-12-02T00:00:00.000Z".into(),
-                method: "POST".into(),
-                path: path.into(),
-                query: "a=\"b\"".into(),
-                api_version: Some("beta"),
-                status: 400,
-                duration_us: 17,
-                request_id: "r".into(),
-                client_request_id: "c\\d".into(),
-                request_headers: r#"{"accept":"*/*"}"#.into(),
-                request_body: body.map(str::to_owned),
-                response_body: None,
-                image_id: None,
-                fault_id: Some(3),
-            })
+        use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            HeaderName::from_static("accept"),
+            HeaderValue::from_static("*/*"),
+        );
+        let time = chrono::DateTime::parse_from_rfc3339("2026-12-02T00:00:00Z")
+            .unwrap()
+            .to_utc();
+        let entry = |path, body| super::super::JournalEntry {
+            time,
+            method: "POST",
+            path,
+            query: "a=\"b\"",
+            api_version: Some("beta"),
+            status: 400,
+            duration_us: 17,
+            request_id: "r",
+            client_request_id: "c\\d",
+            request_headers: &headers,
+            request_body: body,
+            response_body: None,
+            image_id: None,
+            fault_id: Some(3),
         };
-        let text = batch_json(&[entry("/beta/x", Some("line\nnext")), entry("/v1.0/é", None)]);
-        let batch: Value = serde_json::from_str(&text).unwrap();
+        let mut out = b"[".to_vec();
+        write_entry(&mut out, &entry("/beta/x", Some("line\nnext")));
+        out.push(b',');
+        write_entry(&mut out, &entry("/v1.0/é", None));
+        out.push(b']');
+        let batch: Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(
             batch,
             serde_json::json!([
@@ -399,7 +415,6 @@ mod tests {
                  {"accept": "*/*"}, null, null, null, 3]
             ])
         );
-        assert_eq!(batch_json(&[]), "[]");
     }
 
     #[test]

@@ -1,0 +1,163 @@
+//! The journal's writer against a real database: the sync level it leaves, its bounds and its order.
+
+use super::*;
+
+/// Power-loss durability rests on every image commit running with `synchronous=FULL`: the writer connection must
+/// have it from the start, and again after the journal's own transactions, which relax it for themselves.
+#[tokio::test]
+async fn the_writer_is_back_to_full_sync_after_journal_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(&dir).await;
+    let level = |db: Database| async move {
+        sqlx::query_scalar::<_, i64>("PRAGMA synchronous")
+            .fetch_one(&db.writer)
+            .await
+            .unwrap()
+    };
+    assert_eq!(level(db.clone()).await, 2, "FULL when opened");
+    let journal = Journal::spawn(db.clone(), 100, 1000);
+    let headers = HeaderMap::new();
+    for n in 0..3 {
+        journal.record(&JournalEntry {
+            time: Utc::now(),
+            method: "GET",
+            path: &format!("/beta/{n}"),
+            query: "",
+            api_version: Some("beta"),
+            status: 200,
+            duration_us: 1,
+            request_id: "r",
+            client_request_id: "c",
+            request_headers: &headers,
+            request_body: None,
+            response_body: None,
+            image_id: None,
+            fault_id: None,
+        });
+        journal.flush().await;
+    }
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM request_journal")
+        .fetch_one(&db.writer)
+        .await
+        .unwrap();
+    assert_eq!(rows, 3, "the journal wrote");
+    assert_eq!(
+        level(db.clone()).await,
+        2,
+        "FULL after the journal's writes"
+    );
+    journal.stop().await;
+    db.close().await;
+}
+
+async fn open(dir: &tempfile::TempDir) -> Database {
+    let path = dir.path().join("e.db");
+    Database::open(
+        path.to_str().unwrap(),
+        crate::config::Synchronous::Full,
+        None,
+    )
+    .await
+    .unwrap()
+}
+
+fn entry<'a>(path: &'a str, body: Option<&'a str>, headers: &'a HeaderMap) -> JournalEntry<'a> {
+    JournalEntry {
+        time: Utc::now(),
+        method: "POST",
+        path,
+        query: "",
+        api_version: Some("beta"),
+        status: 201,
+        duration_us: 1,
+        request_id: "r",
+        client_request_id: "c",
+        request_headers: headers,
+        request_body: body,
+        response_body: None,
+        image_id: None,
+        fault_id: None,
+    }
+}
+
+/// A request never waits for the writer: once the pending batch holds `CAPACITY` entries, or `CAPACITY_BYTES` of
+/// text, further entries are dropped and counted, and what was kept is stored whole. (The test's runtime has one
+/// thread, so the writer cannot run while the entries are recorded.)
+#[tokio::test]
+async fn a_full_batch_drops_entries_and_counts_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(&dir).await;
+    let headers = HeaderMap::new();
+    let journal = Journal::spawn(db.clone(), 1_000_000, 1 << 20);
+    for _ in 0..CAPACITY + 3 {
+        journal.record(&entry("/beta/x", None, &headers));
+    }
+    assert_eq!(journal.dropped.load(Ordering::Relaxed), 3);
+    journal.flush().await;
+    assert_eq!(stored_rows(&db).await.unwrap(), CAPACITY as i64);
+
+    let body = "b".repeat(1 << 20);
+    let lots = CAPACITY_BYTES / body.len() + 4;
+    for _ in 0..lots {
+        journal.record(&entry("/beta/big", Some(&body), &headers));
+    }
+    let dropped = journal.dropped.load(Ordering::Relaxed) - 3;
+    assert!(
+        (1..=4).contains(&dropped),
+        "{dropped} of {lots} 1-MiB entries dropped"
+    );
+    journal.flush().await;
+    let big: Vec<i64> = sqlx::query_scalar(
+        "SELECT length(request_body) FROM request_journal WHERE path = '/beta/big'",
+    )
+    .fetch_all(&db.reader)
+    .await
+    .unwrap();
+    assert_eq!(big.len() as u64, lots as u64 - dropped);
+    assert!(big.iter().all(|&n| n == 1 << 20), "every kept body whole");
+    journal.stop().await;
+    db.close().await;
+}
+
+/// Entries recorded from many threads at once are each stored once, whole, with consecutive ids, and each thread's
+/// entries in the order it recorded them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entries_from_many_threads_keep_their_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(&dir).await;
+    let journal = Arc::new(Journal::spawn(db.clone(), 1_000_000, 1 << 20));
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let journal = journal.clone();
+            std::thread::spawn(move || {
+                let headers = HeaderMap::new();
+                for n in 0..2_000 {
+                    let path = format!("/beta/{t}/{n}");
+                    journal.record(&entry(&path, Some("{\"a\":\"\\\"\"}"), &headers));
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    journal.flush().await;
+    let rows: Vec<(i64, String, String)> =
+        sqlx::query_as("SELECT id, path, request_body FROM request_journal ORDER BY id")
+            .fetch_all(&db.reader)
+            .await
+            .unwrap();
+    assert_eq!(rows.len(), 8_000);
+    assert_eq!(journal.dropped.load(Ordering::Relaxed), 0);
+    let mut next = [0; 4];
+    for (i, (id, path, body)) in rows.iter().enumerate() {
+        assert_eq!(*id, i as i64 + 1, "consecutive ids");
+        assert_eq!(body, "{\"a\":\"\\\"\"}");
+        let (t, n) = path["/beta/".len()..].split_once('/').unwrap();
+        let t: usize = t.parse().unwrap();
+        assert_eq!(n.parse::<usize>().unwrap(), next[t], "thread {t} in order");
+        next[t] += 1;
+    }
+    journal.stop().await;
+    db.close().await;
+}
