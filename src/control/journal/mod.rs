@@ -194,6 +194,10 @@ async fn write_loop(db: Database, shared: Arc<Shared>, max: u64) {
                 tracing::warn!(error = %e, lost = count, "journal write failed");
             }
             buffer.clear();
+            // A burst of large bodies must not keep its memory for good: both buffers pass through here in turn.
+            if buffer.capacity() > 2 * BATCH_BYTES {
+                buffer.shrink_to(BATCH_BYTES);
+            }
         }
         shared.written.send_replace(recorded);
     }

@@ -161,3 +161,38 @@ async fn entries_from_many_threads_keep_their_order() {
     journal.stop().await;
     db.close().await;
 }
+
+/// The batch's buffers are reused, but a burst of large bodies does not keep their memory once it is written.
+#[tokio::test]
+async fn a_burst_of_large_entries_does_not_keep_its_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(&dir).await;
+    let headers = HeaderMap::new();
+    let journal = Journal::spawn(db.clone(), 1_000_000, 1 << 20);
+    let capacity = || {
+        journal
+            .shared
+            .as_ref()
+            .unwrap()
+            .pending
+            .lock()
+            .unwrap()
+            .text
+            .capacity()
+    };
+    let body = "b".repeat(1 << 20);
+    for _ in 0..20 {
+        journal.record(&entry("/beta/big", Some(&body), &headers));
+    }
+    assert!(capacity() > 20 << 20);
+    // The writer takes the large buffer, then the next batch hands it back.
+    for _ in 0..2 {
+        journal.flush().await;
+        journal.record(&entry("/beta/small", None, &headers));
+    }
+    assert!(capacity() <= BATCH_BYTES, "{} bytes kept", capacity());
+    journal.flush().await;
+    assert_eq!(stored_rows(&db).await.unwrap(), 22);
+    journal.stop().await;
+    db.close().await;
+}
