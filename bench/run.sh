@@ -3,8 +3,9 @@
 # connections, 10 s per run, 3 rounds in which every server takes its turn at its workloads (so the machine's drift
 # hits them alike); prints the median req/s, p50 and p99 of each workload and counts every non-2xx answer as an error. Measured in the same run, through the same wrk scripts: the fixed-answer ceiling
 # (bench/fixed.rs), the floor of the design (bench/floor.rs) and the peer, json-server 0.17.4; then the emulator's
-# ratios to the peer and to the floor. Then the scale run: the same POST and GET against 1,000,000 images, the peak
-# RSS, and the cold start to the `listening on` line on that database.
+# ratios to the peer and to the floor. Then the scale run: the same POST and GET against 1,000,000 images, in rounds
+# alternating with a fresh 1,000-image database for the ratio, the peak RSS, and the cold start to the `listening on`
+# line on that database.
 # Usage: bench/run.sh [--quick]   (--quick: 1 run of 5 s per workload, no scale run)
 #        BENCH_FLAGS="--journal-max 0" bench/run.sh   (extra server flags)
 # Uses the binaries under CARGO_TARGET_DIR when it is set (else ./target). Needs wrk and sqlite3 (installed with
@@ -134,13 +135,25 @@ if [ "$SCALE" = 1 ]; then
     t0=$(date +%s%N); start "$work/large.db"; t1=$(date +%s%N); stop
     starts+=("$(( (t1 - t0) / 1000000 ))")
   done
-  start "$work/large.db"
+  # The scale target is a ratio to the rates at 1,000 images, so those are measured again here, a round at a time
+  # alternating with the large database: runs minutes apart would put the machine's drift into the ratio.
   for round in $(seq "$ROUNDS"); do
+    fill "$work/pair.db" 1000
+    start "$work/pair.db"
+    bench "POST create at 1,000 (paired)" "$url$PATH_IMAGES" create.lua
+    bench "GET by id at 1,000 (paired)" "$url$PATH_IMAGES" get.lua 1000
+    stop
+    start "$work/large.db"
     bench "POST create at 1,000,000" "$url$PATH_IMAGES" create.lua
     bench "GET by id at 1,000,000" "$url$PATH_IMAGES" get.lua 1000000
+    large_rss=$(rss)
+    stop
   done
-  report "POST create at 1,000,000" "GET by id at 1,000,000"
-  echo "peak RSS under load at 1,000,000 images: $(rss)"
-  stop
+  report "POST create at 1,000 (paired)" "POST create at 1,000,000" "GET by id at 1,000 (paired)" \
+    "GET by id at 1,000,000"
+  echo "at 1,000,000 / at 1,000 (medians of the alternating rounds): POST $(ratio "$(rate "POST create at 1,000,000")" \
+    "$(rate "POST create at 1,000 (paired)")"), GET $(ratio "$(rate "GET by id at 1,000,000")" \
+    "$(rate "GET by id at 1,000 (paired)")")"
+  echo "peak RSS under a round of load at 1,000,000 images: $large_rss"
   echo "cold start to 'listening on' at 1,000,000 images (process start to the line read, median of 3): $(printf '%s\n' "${starts[@]}" | median) ms"
 fi
