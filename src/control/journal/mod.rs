@@ -1,6 +1,6 @@
 //! The request journal (`request_journal`): what clients sent and what they got, for tests and people debugging a
 //! client. A request's entry is written as its JSON text straight into the pending batch, under a lock held for that
-//! append only, on the request's own thread: no entry value is allocated, sent to another thread or freed there (that
+//! append only (an entry with large bodies is escaped before it), on the request's own thread: no entry value is allocated, sent to another thread or freed there (that
 //! hop cost more than the text itself: bench/README.md). A full batch drops the entry and counts it, it never blocks
 //! a request. One task takes the pending batch every 100 ms (sooner when it is large or a flush waits), writes it as
 //! one row in one transaction and prunes the oldest rows beyond `--journal-max`.
@@ -29,6 +29,8 @@ const CAPACITY_BYTES: usize = 64 << 20;
 /// A batch this many entries or bytes long is written without waiting for the rest of [`GATHER`].
 const BATCH: usize = 4096;
 const BATCH_BYTES: usize = 4 << 20;
+/// Bodies longer than this (together) are escaped before the batch's lock is taken.
+const ESCAPE_OUTSIDE: usize = 4096;
 /// How long a batch may gather before it is written.
 const GATHER: std::time::Duration = std::time::Duration::from_millis(100);
 
@@ -116,6 +118,14 @@ impl Journal {
     /// Appends an entry to the pending batch without waiting for the writer.
     pub fn record(&self, entry: &JournalEntry<'_>) {
         let Some(shared) = &self.shared else { return };
+        // Large bodies are escaped before the lock is taken, so that another worker's request never waits for that.
+        let bodies =
+            entry.request_body.map_or(0, str::len) + entry.response_body.map_or(0, str::len);
+        let written = (bodies > ESCAPE_OUTSIDE).then(|| {
+            let mut text = Vec::with_capacity(bodies + 512);
+            text::write_entry(&mut text, entry);
+            text
+        });
         let mut pending = shared
             .pending
             .lock()
@@ -127,7 +137,10 @@ impl Journal {
         }
         let first = pending.count == 0;
         pending.text.push(if first { b'[' } else { b',' });
-        text::write_entry(&mut pending.text, entry);
+        match &written {
+            Some(text) => pending.text.extend_from_slice(text),
+            None => text::write_entry(&mut pending.text, entry),
+        }
         pending.count += 1;
         pending.recorded += 1;
         let full = pending.count >= BATCH || pending.text.len() >= BATCH_BYTES;
