@@ -38,7 +38,7 @@ const GATHER: std::time::Duration = std::time::Duration::from_millis(100);
 const FLUSH_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// One answered request, borrowed from the request and its answer.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct JournalEntry<'a> {
     pub time: DateTime<Utc>,
     pub method: &'a str,
@@ -121,7 +121,7 @@ impl Journal {
         // Large bodies are escaped before the lock is taken, so that another worker's request never waits for that.
         let bodies =
             entry.request_body.map_or(0, str::len) + entry.response_body.map_or(0, str::len);
-        let written = (bodies > ESCAPE_OUTSIDE).then(|| {
+        let escaped = (bodies > ESCAPE_OUTSIDE).then(|| {
             let mut text = Vec::with_capacity(bodies + 512);
             text::write_entry(&mut text, entry);
             text
@@ -137,7 +137,7 @@ impl Journal {
         }
         let first = pending.count == 0;
         pending.text.push(if first { b'[' } else { b',' });
-        match &written {
+        match &escaped {
             Some(text) => pending.text.extend_from_slice(text),
             None => text::write_entry(&mut pending.text, entry),
         }

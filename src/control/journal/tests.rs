@@ -61,6 +61,14 @@ async fn open(dir: &tempfile::TempDir) -> Database {
     .unwrap()
 }
 
+/// A journal that keeps a million entries and 1-MiB bodies, on a new database.
+async fn roomy_journal() -> (tempfile::TempDir, Database, Journal) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(&dir).await;
+    let journal = Journal::spawn(db.clone(), 1_000_000, 1 << 20);
+    (dir, db, journal)
+}
+
 fn entry<'a>(path: &'a str, body: Option<&'a str>, headers: &'a HeaderMap) -> JournalEntry<'a> {
     JournalEntry {
         time: Utc::now(),
@@ -85,10 +93,8 @@ fn entry<'a>(path: &'a str, body: Option<&'a str>, headers: &'a HeaderMap) -> Jo
 /// thread, so the writer cannot run while the entries are recorded.)
 #[tokio::test]
 async fn a_full_batch_drops_entries_and_counts_them() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = open(&dir).await;
+    let (_dir, db, journal) = roomy_journal().await;
     let headers = HeaderMap::new();
-    let journal = Journal::spawn(db.clone(), 1_000_000, 1 << 20);
     for _ in 0..CAPACITY + 3 {
         journal.record(&entry("/beta/x", None, &headers));
     }
@@ -123,9 +129,8 @@ async fn a_full_batch_drops_entries_and_counts_them() {
 /// entries in the order it recorded them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn entries_from_many_threads_keep_their_order() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = open(&dir).await;
-    let journal = Arc::new(Journal::spawn(db.clone(), 1_000_000, 1 << 20));
+    let (_dir, db, journal) = roomy_journal().await;
+    let journal = Arc::new(journal);
     let threads: Vec<_> = (0..4)
         .map(|t| {
             let journal = journal.clone();
@@ -165,10 +170,8 @@ async fn entries_from_many_threads_keep_their_order() {
 /// The batch's buffers are reused, but a burst of large bodies does not keep their memory once it is written.
 #[tokio::test]
 async fn a_burst_of_large_entries_does_not_keep_its_memory() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = open(&dir).await;
+    let (_dir, db, journal) = roomy_journal().await;
     let headers = HeaderMap::new();
-    let journal = Journal::spawn(db.clone(), 1_000_000, 1 << 20);
     let capacity = || {
         journal
             .shared
