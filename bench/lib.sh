@@ -18,7 +18,7 @@ start() { # $1 = database: the emulator on it
 }
 stop() { kill "$pid"; wait "$pid" 2>/dev/null || true; exec 3<&-; pid=; }
 fill() { # $1 = database, $2 = images: migrated by the emulator, then filled by bench/fill.sql
-  rm -f "$1" "$1"-wal "$1"-shm
+  rm -f "$1" "$1"-wal "$1"-shm "$1"-requests "$1"-requests-wal "$1"-requests-shm
   start "$1"; stop
   sed "s/COUNT/$2/g" bench/fill.sql | sqlite3 "$1" >/dev/null
 }

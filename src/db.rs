@@ -37,8 +37,10 @@ pub fn migrated_rusqlite_for_tests() -> rusqlite::Connection {
 
 #[cfg(test)]
 mod described;
+mod requests;
 #[cfg(test)]
 pub use described::assert_described;
+pub use requests::{path_of as requests_path, Requests};
 
 /// How many migrations this build carries (a ready database has applied them all).
 pub fn migration_count() -> usize {
@@ -59,6 +61,8 @@ pub struct Database {
     /// Storage failures of writes ([`Database::after_write`]); the writer's `before_acquire` hook remembers the
     /// count it last saw and replaces its connection when the count moved.
     failed_writes: Arc<AtomicU64>,
+    /// The request journal's own file (`<database>-requests`).
+    pub requests: Requests,
 }
 
 /// A few read-only connections, each behind an async mutex. sqlx's pool costs a task spawn and a semaphore per
@@ -189,6 +193,16 @@ fn create_private(path: &Path) -> Result<(), DbError> {
     Ok(())
 }
 
+/// Counts a storage failure of `result` in `failed`, which the writer's `before_acquire` hook watches.
+fn report<T, E: StorageFailure>(failed: &AtomicU64, result: Result<T, E>) -> Result<T, E> {
+    if let Err(e) = &result {
+        if e.is_storage_failure() {
+            failed.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+    result
+}
+
 /// The writer pool: one connection, replaced before a write when `failed` moved since it last looked.
 async fn open_writer(
     base: &SqliteConnectOptions,
@@ -276,6 +290,7 @@ impl Database {
                 next: AtomicUsize::new(0),
             })),
             failed_writes: failed,
+            requests: requests::open(path).await?,
         })
     }
 
@@ -283,12 +298,7 @@ impl Database {
     /// full disk) the writer's connection may be unusable even once the cause is gone (one opened while its WAL file
     /// could not be written stays read-only for good), so it is replaced before the next write.
     pub fn after_write<T, E: StorageFailure>(&self, result: Result<T, E>) -> Result<T, E> {
-        if let Err(e) = &result {
-            if e.is_storage_failure() {
-                self.writer_failed();
-            }
-        }
-        result
+        report(&self.failed_writes, result)
     }
 
     /// Runs one statement with one text parameter in a transaction of its own on the writer (reporting its outcome
@@ -345,39 +355,16 @@ impl Database {
             .map_err(|_| sqlx::Error::PoolClosed)
     }
 
-    /// An in-memory database lives as long as one connection to it does: migrate it through a shared-cache name,
-    /// then keep one sqlx connection open for good and use it for reads and writes alike.
+    /// An in-memory database, read and written through one connection ([`memory_pool`]).
     async fn open_in_memory() -> Result<Self, DbError> {
-        let name = format!(
-            "file:cloudpc-emulator-{}?mode=memory&cache=shared",
-            uuid::Uuid::new_v4().simple()
-        );
-        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
-            | rusqlite::OpenFlags::SQLITE_OPEN_CREATE
-            | rusqlite::OpenFlags::SQLITE_OPEN_URI;
-        let mut conn = rusqlite::Connection::open_with_flags(&name, flags)
-            .map_err(|e| DbError(format!("cannot open an in-memory database: {e}")))?;
-        migrations::runner()
-            .run(&mut conn)
-            .map_err(|e| DbError(format!("migrations failed: {e}")))?;
-        let options = SqliteConnectOptions::from_str(&format!("sqlite:{name}"))
-            .map_err(|e| DbError(e.to_string()))?
-            .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_with(options)
-            .await
-            .map_err(|e| DbError(format!("cannot open an in-memory database: {e}")))?;
-        drop(conn);
+        let pool = memory_pool("cloudpc-emulator", migrations::runner()).await?;
         Ok(Self {
             writer: pool.clone(),
             reader: pool,
             synchronous: "FULL",
             fast: None,
             failed_writes: Arc::new(AtomicU64::new(0)),
+            requests: requests::open_in_memory().await?,
         })
     }
 
@@ -399,7 +386,37 @@ impl Database {
             }
         }
         self.writer.close().await;
+        requests::close(&self.requests).await;
     }
+}
+
+/// An in-memory database lives as long as one connection to it does: migrated by `runner` through a shared-cache
+/// name, then kept open for good by a pool of one sqlx connection, for reads and writes alike.
+async fn memory_pool(label: &str, runner: refinery::Runner) -> Result<SqlitePool, DbError> {
+    let name = format!(
+        "file:{label}-{}?mode=memory&cache=shared",
+        uuid::Uuid::new_v4().simple()
+    );
+    let failed =
+        |e: &dyn std::fmt::Display| DbError(format!("cannot open an in-memory database: {e}"));
+    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
+        | rusqlite::OpenFlags::SQLITE_OPEN_CREATE
+        | rusqlite::OpenFlags::SQLITE_OPEN_URI;
+    let mut conn = rusqlite::Connection::open_with_flags(&name, flags).map_err(|e| failed(&e))?;
+    runner.run(&mut conn).map_err(|e| failed(&e))?;
+    let options = SqliteConnectOptions::from_str(&format!("sqlite:{name}"))
+        .map_err(|e| failed(&e))?
+        .foreign_keys(true);
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .min_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .connect_with(options)
+        .await
+        .map_err(|e| failed(&e))?;
+    drop(conn);
+    Ok(pool)
 }
 
 /// Applies the embedded migrations and switches the file to WAL (a persistent setting of the file).
@@ -415,81 +432,17 @@ fn migrate_file(path: &Path) -> Result<(), DbError> {
                 path.display()
             ))
         })?;
+    let failed =
+        |e: refinery::Error| DbError(format!("migrations of {} failed: {e}", path.display()));
+    // The journal moves to its own file between the main file's V9 and V10 (db/requests.rs).
     migrations::runner()
+        .set_target(refinery::Target::Version(requests::MAIN_BEFORE_MOVE))
         .run(&mut conn)
-        .map_err(|e| DbError(format!("migrations of {} failed: {e}", path.display())))?;
+        .map_err(failed)?;
+    requests::prepare(path, &conn)?;
+    migrations::runner().run(&mut conn).map_err(failed)?;
     Ok(())
 }
 
 #[cfg(test)]
-mod tests {
-    /// `.cargo/config.toml` builds SQLite without its allocation statistics (a global mutex per allocation); a
-    /// build that lost the flag would be slower without failing anything else.
-    #[test]
-    fn sqlite_is_built_without_memory_statistics() {
-        let conn = super::migrated_rusqlite_for_tests();
-        let used: bool = conn
-            .query_row(
-                "SELECT sqlite_compileoption_used('DEFAULT_MEMSTATUS=0')",
-                [],
-                |row| row.get(0),
-            )
-            .expect("compile options are readable");
-        assert!(
-            used,
-            "LIBSQLITE3_FLAGS from .cargo/config.toml was not applied"
-        );
-    }
-
-    /// V7 moves the journal into batches: every entry a V6 database held reads back the same through the
-    /// `request_journal` view, with its id, and new entries are numbered after the highest id ever given.
-    #[test]
-    fn v7_keeps_every_journal_entry_and_its_id() {
-        let mut conn = rusqlite::Connection::open_in_memory().expect("an in-memory database");
-        super::migrations::runner()
-            .set_target(refinery::Target::Version(6))
-            .run(&mut conn)
-            .expect("V1..V6 apply");
-        let columns = "time, method, path, query, api_version, status, duration_us, request_id, \
-                       client_request_id, request_headers, request_body, response_body, image_id, fault_id";
-        conn.execute_batch(&format!(
-            "INSERT INTO request_journal (id, {columns}) VALUES \
-             (3, '2026-12-01T00:00:00.000Z', 'GET', '/beta/x', '', 'beta', 200, 10, 'r3', 'c3', '{{}}', NULL, NULL, NULL, NULL), \
-             (4, '2026-12-01T00:00:01.000Z', 'POST', '/v1.0/y', 'a=1', 'v1.0', 400, 20, 'r4', 'c4', \
-              '{{\"accept\":\"*/*\"}}', '{{\"a\":\"\\\"q\"}}', '{{\"error\":{{}}}}', 'img', 7), \
-             (9, '2026-12-01T00:00:02.000Z', 'DELETE', '/v1.0/z', '', NULL, 204, 30, 'r9', 'c9', '{{}}', NULL, NULL, NULL, NULL); \
-             DELETE FROM request_journal WHERE id = 9;"
-        ))
-        .expect("V6 journal rows");
-        let rows = |conn: &rusqlite::Connection| -> Vec<String> {
-            let mut statement = conn
-                .prepare(&format!(
-                    "SELECT json_array(id, {columns}, typeof(status), typeof(fault_id)) FROM request_journal ORDER BY id"
-                ))
-                .expect("the journal reads");
-            statement
-                .query_map([], |row| row.get(0))
-                .expect("rows")
-                .map(|row| row.expect("a row"))
-                .collect()
-        };
-        let before = rows(&conn);
-        assert_eq!(before.len(), 2);
-        super::migrations::runner()
-            .run(&mut conn)
-            .expect("V7 applies");
-        assert_eq!(rows(&conn), before, "the same rows, ids, values and types");
-        let (next, kept): (i64, i64) = conn
-            .query_row(
-                "SELECT next_id, first_kept FROM request_journal_meta",
-                [],
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )
-            .expect("one meta row");
-        assert_eq!(
-            (next, kept),
-            (10, 3),
-            "id 9 was given once, so the next is 10"
-        );
-    }
-}
+mod tests;

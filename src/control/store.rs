@@ -170,11 +170,11 @@ pub async fn advance_clock(
     )
 }
 
-/// Empties every image, provisioning policy, journal entry and fault rule and sets the clock back, in one
-/// transaction, leaving the database as a freshly migrated one; with `catalog`, the source catalog and the gallery
-/// return to their seeded entries too.
+/// Empties every image, provisioning policy and fault rule and sets the clock back, in one transaction, leaving the
+/// database as a freshly migrated one (with `catalog`, the source catalog and the gallery return to their seeded
+/// entries too); then empties the journal, in its own file, and numbers its next entry 1.
 pub async fn reset(db: &Database, catalog: bool) -> Result<(), ApiError> {
-    db.after_write(
+    db.after_write::<_, ApiError>(
         async {
             let mut tx = db.writer.begin().await?;
             reset_in(&mut tx, catalog).await?;
@@ -182,17 +182,17 @@ pub async fn reset(db: &Database, catalog: bool) -> Result<(), ApiError> {
             Ok(())
         }
         .await,
-    )
+    )?;
+    crate::control::journal::restart(db).await
 }
 
-/// [`reset`] inside the caller's transaction.
+/// [`reset`] inside the caller's transaction, but for the journal: its file is not in the transaction, so the caller
+/// calls [`crate::control::journal::restart`] once it committed.
 pub async fn reset_in(tx: &mut SqliteConnection, catalog: bool) -> Result<(), sqlx::Error> {
     for sql in [
         // The assignments go with their policies (ON DELETE CASCADE).
         "DELETE FROM provisioning_policies",
         "DELETE FROM device_images",
-        "DELETE FROM request_journal_batches",
-        "UPDATE request_journal_meta SET next_id = 1, first_kept = 1",
         "DELETE FROM fault_rules",
         "UPDATE emulator_state SET clock_offset_ms = 0",
         "DELETE FROM sqlite_sequence WHERE name IN ('device_images', 'fault_rules', 'provisioning_policies')",

@@ -235,7 +235,7 @@ async fn the_journal_records_graph_requests_without_authorization_values() {
         .await;
     }
     // The secret is nowhere in the file.
-    let pool = app.db().await;
+    let pool = app.requests_db().await;
     let hits: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM request_journal WHERE instr(request_headers || coalesce(request_body, '') || \
          coalesce(response_body, '') || path || query, ?) > 0",
@@ -272,7 +272,7 @@ async fn the_journal_is_bounded_by_journal_max_and_off_at_zero() {
         all[0]["path"].as_str().unwrap().contains("nope-9-"),
         "the newest are kept"
     );
-    let pool = app.db().await;
+    let pool = app.requests_db().await;
     let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM request_journal")
         .fetch_one(&pool)
         .await
@@ -284,7 +284,7 @@ async fn the_journal_is_bounded_by_journal_max_and_off_at_zero() {
     assert!(journal(&off, "").await.is_empty());
 }
 
-/// The journal is stored a batch per row (migration V7): entries of many batches read back newest first with
+/// The journal is stored a batch per row, in its own file: entries of many batches read back newest first with
 /// consecutive ids, a filter finds the oldest entry past the first batches it reads, the bound drops whole batches
 /// only once every entry in them is beyond it, and ids go on after a clear (a reset starts them again).
 #[tokio::test]
@@ -305,7 +305,7 @@ async fn journal_entries_of_many_batches_keep_consecutive_ids_across_a_clear() {
     let oldest = journal(&app, "?path=nope-10&limit=5").await;
     assert_eq!(oldest.len(), 1, "found past the first batches read");
     assert_eq!(oldest[0]["id"], 11);
-    let pool = app.db().await;
+    let pool = app.requests_db().await;
     let batches: i64 = sqlx::query_scalar("SELECT count(*) FROM request_journal_batches")
         .fetch_one(&pool)
         .await

@@ -229,6 +229,11 @@ impl TestApp {
         open_read_only(&self.db_path).await
     }
 
+    /// A read-only pool on the request journal's file (`<database>-requests`), as a CI suite would open it.
+    pub async fn requests_db(&self) -> SqlitePool {
+        open_read_only(&requests_path(&self.db_path)).await
+    }
+
     /// How many rows `device_images` holds.
     pub async fn image_rows(&self) -> i64 {
         let pool = self.db().await;
@@ -246,6 +251,13 @@ impl TestApp {
         self.task.await.expect("server task");
         self.dir
     }
+}
+
+/// Where the journal of the database at `database` is stored.
+pub fn requests_path(database: &Path) -> std::path::PathBuf {
+    let mut path = database.as_os_str().to_owned();
+    path.push("-requests");
+    path.into()
 }
 
 pub async fn open_read_only(path: &Path) -> SqlitePool {

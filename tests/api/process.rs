@@ -8,7 +8,8 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::helpers::{
-    bin, body, open_read_only, output_within_30s, signal, start, wait_for_exit, COLLECTION,
+    bin, body, open_read_only, output_within_30s, requests_path, signal, start, wait_for_exit,
+    COLLECTION,
 };
 
 #[tokio::test]
@@ -228,7 +229,7 @@ async fn the_token_subcommand_mints_what_jwt_mode_accepts_and_tokens_reach_neith
     assert!(wait_for_exit(&mut child, Duration::from_secs(30)).success());
     let logs = std::fs::read_to_string(&stderr_path).unwrap();
     assert!(logs.contains("request"), "the requests were logged");
-    let pool = open_read_only(&db).await;
+    let pool = open_read_only(&requests_path(&db)).await;
     let rows: Vec<String> = sqlx::query_scalar(
         "SELECT request_headers || coalesce(request_body, '') || coalesce(response_body, '') || path || query \
          FROM request_journal",
@@ -244,6 +245,7 @@ async fn the_token_subcommand_mints_what_jwt_mode_accepts_and_tokens_reach_neith
             "a token reached the journal"
         );
     }
+    let pool = open_read_only(&db).await;
     let tenant: String = sqlx::query_scalar("SELECT tenant_id FROM device_images")
         .fetch_one(&pool)
         .await

@@ -678,7 +678,7 @@ async fn batch_item_authorization_headers_never_reach_the_journal() {
         .await
         .unwrap();
     assert!(journal.contains("$batch"), "the batch is journaled");
-    let pool = app.db().await;
+    let pool = app.requests_db().await;
     let rows: Vec<(String, Option<String>)> =
         sqlx::query_as("SELECT request_headers, request_body FROM request_journal")
             .fetch_all(&pool)

@@ -273,6 +273,16 @@ async fn replace_starts_from_a_reset_and_merge_adds() {
         5,
         "the catalog stays when the document has none"
     );
+    app.get(&app.images("v1.0", "")).await;
+    let journal = app
+        .get_json(&format!("{}/_emulator/requests", app.address))
+        .await;
+    assert_eq!(
+        journal["value"].as_array().unwrap().len(),
+        1,
+        "a replace empties the journal, as a reset does"
+    );
+    assert_eq!(journal["value"][0]["id"], 1, "and numbers it from 1 again");
     let got = app
         .get_json(&app.images("v1.0", "/4d2e7a61-0c1f-4b8e-9a3c-2f5d6e7f8a9b"))
         .await;

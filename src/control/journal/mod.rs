@@ -3,7 +3,8 @@
 //! append only (an entry with large bodies is escaped before it), on the request's own thread: no entry value is allocated, sent to another thread or freed there (that
 //! hop cost more than the text itself: bench/README.md). A full batch drops the entry and counts it, it never blocks
 //! a request. One task takes the pending batch every 100 ms (sooner when it is large or a flush waits), writes it as
-//! one row in one transaction and prunes the oldest rows beyond `--journal-max`.
+//! one row in one transaction and prunes the oldest rows beyond `--journal-max`, in the journal's own file
+//! (`<database>-requests`, `db::Requests`), so that it never holds the image writer's lock nor adds to its syncs.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError};
@@ -223,24 +224,16 @@ pub async fn stored_rows(db: &Database) -> Result<i64, ApiError> {
         "SELECT coalesce(sum(b.last_id - max(b.first_id, m.first_kept) + 1), 0) \
          FROM request_journal_batches AS b, request_journal_meta AS m WHERE b.last_id >= m.first_kept",
     )
-    .fetch_all(&db.reader)
+    .fetch_all(&db.requests.pool)
     .await?;
     Ok(rows.first().copied().unwrap_or(0))
 }
 
-/// Stores a batch's text (`count` entries) in one transaction.
+/// Stores a batch's text (`count` entries) in one transaction, in the journal's own file (`db::Requests`).
 async fn write(db: &Database, batch: &[u8], count: usize, max: u64) -> Result<(), sqlx::Error> {
-    // The journal is diagnostics, not an acknowledged write: its commits skip the fsync (synchronous=NORMAL, which
-    // in WAL mode still syncs every checkpoint, so acknowledged images stay safe and the file cannot corrupt). The
-    // next image commit (synchronous=FULL) syncs the WAL, journal frames included.
-    let mut conn = db.writer.acquire().await?;
-    sqlx::query("PRAGMA synchronous = NORMAL")
-        .execute(&mut *conn)
-        .await?;
-    let result = db.after_write(write_batch(&mut conn, batch, count, max).await);
-    let restore = format!("PRAGMA synchronous = {}", db.synchronous);
-    sqlx::query(&restore).execute(&mut *conn).await?;
-    result
+    let requests = &db.requests;
+    let mut conn = requests.pool.acquire().await?;
+    requests.after_write(write_batch(&mut conn, batch, count, max).await)
 }
 
 /// Stores a batch as one row (a row per entry cost a third of a GET by id: bench/README.md), numbers its entries
@@ -304,7 +297,7 @@ pub struct EntryFilter {
 }
 
 /// The entries of the batches whose first ids are in `?6 ..= ?7`, as the `request_journal` view shows them
-/// (migration V7), filtered by `?1`..`?4` (see [`EntryFilter`]), newest first, at most `?5`. The view cannot be used
+/// (`src/db/requests/V1`), filtered by `?1`..`?4` (see [`EntryFilter`]), newest first, at most `?5`. The view cannot be used
 /// here: it would expand every batch before the range is applied.
 const ENTRIES_OF_BATCHES: &str = "SELECT * FROM (SELECT id, v ->> 0 AS time, v ->> 1 AS method, v ->> 2 AS path, \
      v ->> 3 AS query, v ->> 4 AS api_version, v ->> 5 AS status, v ->> 6 AS duration_us, v ->> 7 AS request_id, \
@@ -330,7 +323,7 @@ pub async fn entries(db: &Database, filter: &EntryFilter) -> Result<Vec<StoredEn
         )
         .bind(before)
         .bind(BATCHES_PER_STEP)
-        .fetch_all(&db.reader)
+        .fetch_all(&db.requests.pool)
         .await?;
         let (Some(&newest), Some(&oldest)) = (batches.first(), batches.last()) else {
             break;
@@ -343,7 +336,7 @@ pub async fn entries(db: &Database, filter: &EntryFilter) -> Result<Vec<StoredEn
             .bind(filter.limit - found.len() as i64)
             .bind(oldest)
             .bind(newest)
-            .fetch_all(&db.reader)
+            .fetch_all(&db.requests.pool)
             .await?;
         for row in &rows {
             found.push(StoredEntry::from_row(row)?);
@@ -355,13 +348,25 @@ pub async fn entries(db: &Database, filter: &EntryFilter) -> Result<Vec<StoredEn
 
 /// Deletes every entry; ids go on from where they were.
 pub async fn clear(db: &Database) -> Result<(), ApiError> {
-    db.after_write(
+    empty(db, "UPDATE request_journal_meta SET first_kept = next_id").await
+}
+
+/// Deletes every entry and numbers the next one 1 (a reset, or an import that replaces everything).
+pub async fn restart(db: &Database) -> Result<(), ApiError> {
+    empty(
+        db,
+        "UPDATE request_journal_meta SET next_id = 1, first_kept = 1",
+    )
+    .await
+}
+
+/// Deletes every batch and sets the id counters by `counters`, in one transaction.
+async fn empty(db: &Database, counters: &str) -> Result<(), ApiError> {
+    let requests = &db.requests;
+    requests.after_write(
         async {
-            let mut tx = db.writer.begin().await?;
-            for sql in [
-                "DELETE FROM request_journal_batches",
-                "UPDATE request_journal_meta SET first_kept = next_id",
-            ] {
+            let mut tx = requests.pool.begin().await?;
+            for sql in ["DELETE FROM request_journal_batches", counters] {
                 sqlx::query(sql).execute(&mut *tx).await?;
             }
             tx.commit().await?;

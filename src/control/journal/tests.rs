@@ -2,52 +2,57 @@
 
 use super::*;
 
-/// Power-loss durability rests on every image commit running with `synchronous=FULL`: the writer connection must
-/// have it from the start, and again after the journal's own transactions, which relax it for themselves.
+/// Power-loss durability rests on every image commit running with `synchronous=FULL`, and the journal must not
+/// cost the image writer its lock or its syncs: its batches go to a file of their own (`<database>-requests`), whose
+/// commits are not synced, and the main file has no journal table left.
 #[tokio::test]
-async fn the_writer_is_back_to_full_sync_after_journal_writes() {
+async fn the_journal_writes_its_own_file_and_leaves_the_writer_at_full_sync() {
     let dir = tempfile::tempdir().unwrap();
     let db = open(&dir).await;
-    let level = |db: Database| async move {
+    let level = |pool: sqlx::SqlitePool| async move {
         sqlx::query_scalar::<_, i64>("PRAGMA synchronous")
-            .fetch_one(&db.writer)
+            .fetch_one(&pool)
             .await
             .unwrap()
     };
-    assert_eq!(level(db.clone()).await, 2, "FULL when opened");
+    assert_eq!(level(db.writer.clone()).await, 2, "FULL when opened");
+    assert_eq!(
+        level(db.requests.pool.clone()).await,
+        1,
+        "the journal's file: NORMAL"
+    );
     let journal = Journal::spawn(db.clone(), 100, 1000);
     let headers = HeaderMap::new();
     for n in 0..3 {
-        journal.record(&JournalEntry {
-            time: Utc::now(),
-            method: "GET",
-            path: &format!("/beta/{n}"),
-            query: "",
-            api_version: Some("beta"),
-            status: 200,
-            duration_us: 1,
-            request_id: "r",
-            client_request_id: "c",
-            request_headers: &headers,
-            request_body: None,
-            response_body: None,
-            image_id: None,
-            fault_id: None,
-        });
+        journal.record(&entry(&format!("/beta/{n}"), None, &headers));
         journal.flush().await;
     }
     let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM request_journal")
-        .fetch_one(&db.writer)
+        .fetch_one(&db.requests.pool)
         .await
         .unwrap();
     assert_eq!(rows, 3, "the journal wrote");
+    let in_main: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM sqlite_schema WHERE name LIKE 'request_journal%'")
+            .fetch_one(&db.writer)
+            .await
+            .unwrap();
+    assert_eq!(in_main, 0, "the main file holds no journal");
     assert_eq!(
-        level(db.clone()).await,
+        level(db.writer.clone()).await,
         2,
         "FULL after the journal's writes"
     );
     journal.stop().await;
     db.close().await;
+    let file = dir.path().join("e.db-requests");
+    assert!(file.is_file(), "the journal's file beside the database");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "readable by its owner only");
+    }
 }
 
 async fn open(dir: &tempfile::TempDir) -> Database {
@@ -116,7 +121,7 @@ async fn a_full_batch_drops_entries_and_counts_them() {
     let big: Vec<i64> = sqlx::query_scalar(
         "SELECT length(request_body) FROM request_journal WHERE path = '/beta/big'",
     )
-    .fetch_all(&db.reader)
+    .fetch_all(&db.requests.pool)
     .await
     .unwrap();
     assert_eq!(big.len() as u64, lots as u64 - dropped);
@@ -149,7 +154,7 @@ async fn entries_from_many_threads_keep_their_order() {
     journal.flush().await;
     let rows: Vec<(i64, String, String)> =
         sqlx::query_as("SELECT id, path, request_body FROM request_journal ORDER BY id")
-            .fetch_all(&db.reader)
+            .fetch_all(&db.requests.pool)
             .await
             .unwrap();
     assert_eq!(rows.len(), 8_000);

@@ -76,7 +76,8 @@ fn text(out: &mut Vec<u8>, value: &str) {
 }
 
 /// Appends an entry as `request_journal_batches.entries` holds it: a JSON array of the columns of the
-/// `request_journal` view after `id`, in its order (migration V7). A batch is these arrays, comma-separated, in `[]`.
+/// `request_journal` view after `id`, in its order (the journal file's migration, `src/db/requests/V1`). A batch is
+/// these arrays, comma-separated, in `[]`.
 pub fn write_entry(out: &mut Vec<u8>, e: &super::JournalEntry<'_>) {
     use std::io::Write;
     fn optional(out: &mut Vec<u8>, value: Option<&str>) {

@@ -37,14 +37,15 @@ pub struct Imported {
     pub faults: usize,
 }
 
-/// Writes the document in one transaction; the first clash rolls everything back.
+/// Writes the document in one transaction; the first clash rolls everything back. A replace of everything then
+/// empties the journal too, as a reset does.
 pub async fn apply(
     db: &Database,
     doc: &StateDocument,
     mode: Mode,
     scope: &Scope,
 ) -> Result<Imported, ApiError> {
-    db.after_write(
+    let imported = db.after_write::<_, ApiError>(
         async {
             let mut tx = db.writer.begin().await?;
             let imported = apply_in(&mut tx, doc, mode, scope).await?;
@@ -52,7 +53,11 @@ pub async fn apply(
             Ok(imported)
         }
         .await,
-    )
+    )?;
+    if mode == Mode::Replace && *scope == Scope::All {
+        crate::control::journal::restart(db).await?;
+    }
+    Ok(imported)
 }
 
 /// [`apply`] inside the caller's transaction.

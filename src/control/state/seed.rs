@@ -48,6 +48,10 @@ pub async fn apply(db: &Database, settings: &Settings) -> Result<Option<Imported
             format!("seed {}: {}", seed_name(settings), reason(&e))
         })?;
     if let Some(n) = &imported {
+        // The seed replaced everything, as a reset does: the journal starts again too.
+        crate::control::journal::restart(db)
+            .await
+            .map_err(|e| format!("seed {}: {}", seed_name(settings), reason(&e)))?;
         tracing::info!(
             images = n.images,
             source_images = n.source_images,
