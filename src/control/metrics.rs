@@ -129,9 +129,31 @@ impl Metrics {
 
 /// The route a path belongs to, with ids replaced, for the `route` label.
 pub fn route_of(segments: &[String]) -> &'static str {
-    let lower: Vec<String> = segments.iter().map(|s| s.to_ascii_lowercase()).collect();
-    let s: Vec<&str> = lower.iter().map(String::as_str).collect();
-    match s.as_slice() {
+    // Every request passes here: the segments are lower-cased in one buffer and matched as slices of it (a
+    // lower-case copy of each cost two vectors and an allocation per segment).
+    const LONGEST: usize = 6;
+    if segments.len() > LONGEST {
+        return "other";
+    }
+    let mut lower = String::with_capacity(segments.iter().map(String::len).sum());
+    let mut ends = [0; LONGEST];
+    for (end, segment) in ends.iter_mut().zip(segments) {
+        lower.push_str(segment);
+        *end = lower.len();
+    }
+    lower.make_ascii_lowercase();
+    let mut parts = [""; LONGEST];
+    let mut start = 0;
+    for (part, &end) in parts.iter_mut().zip(&ends[..segments.len()]) {
+        *part = &lower[start..end];
+        start = end;
+    }
+    route_of_lower(&parts[..segments.len()])
+}
+
+/// [`route_of`] for lower-case segments.
+fn route_of_lower(segments: &[&str]) -> &'static str {
+    match segments {
         ["_emulator", ..] => "/_emulator",
         ["metrics"] => "/metrics",
         [_, "devicemanagement", "virtualendpoint", "deviceimages"] => "deviceImages",
@@ -172,5 +194,46 @@ pub fn route_of(segments: &[String]) -> &'static str {
         [_, "devicemanagement", "virtualendpoint", "galleryimages", _] => "galleryImages/{id}",
         [_, "$batch"] => "$batch",
         _ => "other",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::route_of;
+
+    fn route(path: &str) -> &'static str {
+        route_of(&crate::graph::path::segments(path))
+    }
+
+    #[test]
+    fn routes_are_matched_without_case_with_ids_replaced() {
+        let images = "/v1.0/deviceManagement/virtualEndpoint/deviceImages";
+        assert_eq!(route(images), "deviceImages");
+        assert_eq!(
+            route("/BETA/DEVICEMANAGEMENT/virtualendpoint/DeviceImages"),
+            "deviceImages"
+        );
+        assert_eq!(route(&format!("{images}/Ab-1")), "deviceImages/{id}");
+        assert_eq!(
+            route(&format!("{images}/a%2Fb")),
+            "deviceImages/{id}",
+            "a decoded / stays in its segment"
+        );
+        assert_eq!(
+            route(&format!("{images}/x/RETRYUPLOAD")),
+            "deviceImages/{id}/retryUpload"
+        );
+        assert_eq!(
+            route(&format!("{images}/x/retryUpload/more")),
+            "other",
+            "longer than any route"
+        );
+        assert_eq!(route("/v1.0/$batch"), "$batch");
+        assert_eq!(route("/_Emulator/requests"), "/_emulator");
+        assert_eq!(route("/"), "other");
+        assert_eq!(
+            route("/v1.0/deviceManagement/virtualEndpoint/galleryImages/%C3%A9"),
+            "galleryImages/{id}"
+        );
     }
 }

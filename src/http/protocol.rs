@@ -89,7 +89,7 @@ impl Seen {
             },
             path: req.uri().path().to_owned(),
             query: req.query_string().to_owned(),
-            normalized: format!("/{}", segments.join("/")),
+            normalized: normalized(&segments),
             route,
             version: segments
                 .first()
@@ -102,6 +102,20 @@ impl Seen {
                 .is_some_and(|v| v.as_bytes() == b"dashboard"),
         }
     }
+}
+
+/// The decoded segments, each after a `/` (`/` for none).
+fn normalized(segments: &[String]) -> String {
+    let mut path =
+        String::with_capacity(segments.iter().map(|s| s.len() + 1).sum::<usize>().max(1));
+    for segment in segments {
+        path.push('/');
+        path.push_str(segment);
+    }
+    if path.is_empty() {
+        path.push('/');
+    }
+    path
 }
 
 /// Wraps the whole app: assigns ids, applies fault rules to Graph requests, renders error envelopes, adds the common
