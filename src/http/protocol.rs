@@ -59,6 +59,10 @@ impl RequestIds {
 #[derive(Debug, Clone)]
 pub struct TouchedImage(pub String);
 
+/// The request path's decoded segments, as the middleware split them, for the Graph dispatcher to take instead of
+/// splitting and decoding the path a second time.
+pub struct PathSegments(pub Vec<String>);
+
 /// What the middleware notes about a request before it is handled.
 struct Seen {
     method: String,
@@ -80,7 +84,7 @@ impl Seen {
     fn of(req: &ServiceRequest) -> Self {
         let segments = segments(req.uri().path());
         let route = route_of(&segments);
-        Self {
+        let seen = Self {
             method: req.method().as_str().to_owned(),
             // The request target as sent: a path and query (origin form) is copied, not formatted.
             target: match (req.uri().scheme(), req.uri().path_and_query()) {
@@ -100,7 +104,9 @@ impl Seen {
                 .headers()
                 .get("x-emulator-client")
                 .is_some_and(|v| v.as_bytes() == b"dashboard"),
-        }
+        };
+        req.extensions_mut().insert(PathSegments(segments));
+        seen
     }
 }
 

@@ -3,7 +3,7 @@
 //! trailing `/` are ignored, and every miss has its own Graph error.
 
 use actix_web::http::Method;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 
 pub mod batch;
 pub mod collection;
@@ -20,6 +20,7 @@ use crate::error::ApiError;
 use crate::gallery_images::model::GALLERY_IMAGES;
 use crate::graph::path::segments;
 use crate::graph::{ApiVersion, GraphContext};
+use crate::http::protocol::PathSegments;
 use crate::http::AppState;
 use crate::identity::Access;
 use crate::provisioning_policies::query::PROVISIONING_POLICIES;
@@ -38,7 +39,8 @@ pub async fn dispatch(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let segments = segments(req.uri().path());
+    let taken = req.extensions_mut().remove::<PathSegments>();
+    let segments = taken.map_or_else(|| segments(req.uri().path()), |s| s.0);
     let Some(first) = segments.first() else {
         return Err(ApiError::Routing(
             "Invalid version: a path must start with /v1.0 or /beta.".into(),
