@@ -11,7 +11,8 @@ use crate::graph::odata::options::{parse_options, unsupported, QueryOption};
 use crate::graph::odata::parse_count_query;
 use crate::graph::odata::schema::QuerySchema;
 use crate::graph::odata::CollectionQuery;
-use crate::graph::{response, GraphContext};
+use crate::graph::response::{self, ODATA_VERSION, ODATA_VERSION_4};
+use crate::graph::GraphContext;
 use crate::http::AppState;
 
 /// One page of `query`: each row's JSON from the SQL expression `json`, scoped to `scope` (the tenant, or `""` for
@@ -87,6 +88,6 @@ pub async fn count(
 pub fn count_response(n: i64) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/plain"))
-        .insert_header(("OData-Version", "4.0"))
+        .insert_header((ODATA_VERSION, ODATA_VERSION_4))
         .body(n.to_string())
 }
