@@ -35,12 +35,13 @@ pub fn migrated_rusqlite_for_tests() -> rusqlite::Connection {
     conn
 }
 
+mod requests;
+pub use requests::Requests;
+
 #[cfg(test)]
 mod described;
-mod requests;
 #[cfg(test)]
 pub use described::assert_described;
-pub use requests::{path_of as requests_path, Requests};
 
 /// How many migrations this build carries (a ready database has applied them all).
 pub fn migration_count() -> usize {
@@ -52,8 +53,6 @@ pub fn migration_count() -> usize {
 pub struct Database {
     /// One connection: every write.
     pub writer: SqlitePool,
-    /// The writer's `synchronous` setting (`FULL` or `NORMAL`), for code that relaxes it for a moment.
-    pub synchronous: &'static str,
     /// Read-only connections (the writer itself for `:memory:`).
     pub reader: SqlitePool,
     /// Read-only connections for the hot read paths (get and list), taken without a pool (see [`Database::read`]).
@@ -267,10 +266,6 @@ impl Database {
             .connect_with(base.clone().read_only(true))
             .await
             .map_err(|e| DbError(format!("cannot open {location} for reading: {e}")))?;
-        let synchronous = match synchronous {
-            Synchronous::Full => "FULL",
-            Synchronous::Normal => "NORMAL",
-        };
         let mut conns = Vec::new();
         for _ in 0..READERS {
             // A whole page (up to 999 rows and the look-ahead row) crosses from the connection's thread without
@@ -284,7 +279,6 @@ impl Database {
         Ok(Self {
             writer,
             reader,
-            synchronous,
             fast: Some(Arc::new(FastReaders {
                 conns,
                 next: AtomicUsize::new(0),
@@ -361,7 +355,6 @@ impl Database {
         Ok(Self {
             writer: pool.clone(),
             reader: pool,
-            synchronous: "FULL",
             fast: None,
             failed_writes: Arc::new(AtomicU64::new(0)),
             requests: requests::open_in_memory().await?,

@@ -44,7 +44,7 @@ impl Requests {
 }
 
 /// Where the journal of the database at `database` is stored: the same path with `-requests` appended.
-pub fn path_of(database: &Path) -> PathBuf {
+pub(super) fn path_of(database: &Path) -> PathBuf {
     let mut path = database.as_os_str().to_owned();
     path.push("-requests");
     PathBuf::from(path)
