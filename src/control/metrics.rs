@@ -133,7 +133,9 @@ pub fn route_of(segments: &[String]) -> &'static str {
     // lower-case copy of each cost two vectors and an allocation per segment).
     const LONGEST: usize = 6;
     if segments.len() > LONGEST {
-        return "other";
+        // Only the control plane's routes are longer (`["_emulator", ..]` below): the first segment decides.
+        let control = segments[0].eq_ignore_ascii_case("_emulator");
+        return if control { "/_emulator" } else { "other" };
     }
     let mut lower = String::with_capacity(segments.iter().map(String::len).sum());
     let mut ends = [0; LONGEST];
@@ -230,6 +232,11 @@ mod tests {
         );
         assert_eq!(route("/v1.0/$batch"), "$batch");
         assert_eq!(route("/_Emulator/requests"), "/_emulator");
+        assert_eq!(
+            route("/_emulator/a/b/c/d/e/f"),
+            "/_emulator",
+            "the control plane at any depth"
+        );
         assert_eq!(route("/"), "other");
         assert_eq!(
             route("/v1.0/deviceManagement/virtualEndpoint/galleryImages/%C3%A9"),

@@ -1,10 +1,11 @@
 //! The request journal (`request_journal`): what clients sent and what they got, for tests and people debugging a
 //! client. A request's entry is written as its JSON text straight into the pending batch, under a lock held for that
-//! append only (an entry with large bodies is escaped before it), on the request's own thread: no entry value is allocated, sent to another thread or freed there (that
-//! hop cost more than the text itself: bench/README.md). A full batch drops the entry and counts it, it never blocks
-//! a request. One task takes the pending batch every 100 ms (sooner when it is large or a flush waits), writes it as
-//! one row in one transaction and prunes the oldest rows beyond `--journal-max`, in the journal's own file
-//! (`<database>-requests`, `db::Requests`), so that it never holds the image writer's lock nor adds to its syncs.
+//! append only (an entry with large bodies is escaped before it), on the request's own thread: no entry value is
+//! allocated, sent to another thread or freed there (that hop cost more than the text itself: bench/README.md). A
+//! full batch drops the entry and counts it, it never blocks a request. One task takes the pending batch every 100 ms
+//! (sooner when it is large or a flush waits), writes it as one row in one transaction and prunes the oldest rows
+//! beyond `--journal-max`, in the journal's own file (`<database>-requests`, `db::Requests`), so that it never holds
+//! the image writer's lock nor adds to its syncs.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError};
@@ -297,8 +298,8 @@ pub struct EntryFilter {
 }
 
 /// The entries of the batches whose first ids are in `?6 ..= ?7`, as the `request_journal` view shows them
-/// (`src/db/requests/V1`), filtered by `?1`..`?4` (see [`EntryFilter`]), newest first, at most `?5`. The view cannot be used
-/// here: it would expand every batch before the range is applied.
+/// (`src/db/requests/V1`), filtered by `?1`..`?4` (see [`EntryFilter`]), newest first, at most `?5`. The view cannot
+/// be used here: it would expand every batch before the range is applied.
 const ENTRIES_OF_BATCHES: &str = "SELECT * FROM (SELECT id, v ->> 0 AS time, v ->> 1 AS method, v ->> 2 AS path, \
      v ->> 3 AS query, v ->> 4 AS api_version, v ->> 5 AS status, v ->> 6 AS duration_us, v ->> 7 AS request_id, \
      v ->> 8 AS client_request_id, v -> 9 AS request_headers, v ->> 10 AS request_body, v ->> 11 AS response_body, \

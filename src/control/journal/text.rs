@@ -233,6 +233,7 @@ fn redact_authorization(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     #[test]
     fn decimals_are_what_write_puts() {
@@ -252,11 +253,10 @@ mod tests {
             i64::MIN,
         ] {
             let mut out = Vec::new();
-            super::decimal(&mut out, n);
+            decimal(&mut out, n);
             assert_eq!(String::from_utf8(out).unwrap(), n.to_string());
         }
     }
-    use serde_json::Value;
 
     #[test]
     fn authorization_members_are_redacted_in_any_case_and_shape() {
