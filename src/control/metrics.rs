@@ -10,6 +10,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+use crate::graph::path::Segments;
+
 /// Upper bounds of the latency histogram, in seconds.
 const BUCKETS: [f64; 12] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
@@ -128,27 +130,22 @@ impl Metrics {
 }
 
 /// The route a path belongs to, with ids replaced, for the `route` label.
-pub fn route_of(segments: &[String]) -> &'static str {
-    // Every request passes here: the segments are lower-cased in one buffer and matched as slices of it (a
-    // lower-case copy of each cost two vectors and an allocation per segment).
+pub fn route_of(segments: &Segments) -> &'static str {
+    // Every request passes here: the normalized path is lower-cased once and its segments matched as slices of it
+    // (a lower-case copy of each cost two vectors and an allocation per segment).
     const LONGEST: usize = 6;
     if segments.len() > LONGEST {
         // Only the control plane's routes are longer (`["_emulator", ..]` below): the first segment decides.
-        let control = segments[0].eq_ignore_ascii_case("_emulator");
+        let control = segments
+            .first()
+            .is_some_and(|s| s.eq_ignore_ascii_case("_emulator"));
         return if control { "/_emulator" } else { "other" };
     }
-    let mut lower = String::with_capacity(segments.iter().map(String::len).sum());
-    let mut ends = [0; LONGEST];
-    for (end, segment) in ends.iter_mut().zip(segments) {
-        lower.push_str(segment);
-        *end = lower.len();
-    }
-    lower.make_ascii_lowercase();
+    // ASCII lower-casing keeps every byte where it was, so the spans hold in the copy.
+    let lower = segments.normalized().to_ascii_lowercase();
     let mut parts = [""; LONGEST];
-    let mut start = 0;
-    for (part, &end) in parts.iter_mut().zip(&ends[..segments.len()]) {
-        *part = &lower[start..end];
-        start = end;
+    for (part, span) in parts.iter_mut().zip(segments.spans()) {
+        *part = &lower[span];
     }
     route_of_lower(&parts[..segments.len()])
 }
@@ -202,9 +199,10 @@ fn route_of_lower(segments: &[&str]) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::route_of;
+    use crate::graph::path::Segments;
 
     fn route(path: &str) -> &'static str {
-        route_of(&crate::graph::path::segments(path))
+        route_of(&Segments::parse(path))
     }
 
     #[test]

@@ -20,7 +20,7 @@ use crate::control::journal::{body_text, request_body_text, JournalEntry};
 use crate::control::metrics::route_of;
 use crate::error::{render_envelope, GraphError};
 use crate::graph::body::RawBody;
-use crate::graph::path::segments;
+use crate::graph::path::Segments;
 use crate::graph::ApiVersion;
 use crate::http::security::{add_cors_headers, Admission};
 use crate::http::AppState;
@@ -44,7 +44,7 @@ impl RequestIds {
             .to_owned();
         let client_request_id = req
             .headers()
-            .get("client-request-id")
+            .get(CLIENT_REQUEST_ID)
             .and_then(|v| v.to_str().ok())
             .filter(|v| !v.is_empty() && v.len() <= 256)
             .map_or_else(|| request_id.clone(), str::to_owned);
@@ -61,7 +61,12 @@ pub struct TouchedImage(pub String);
 
 /// The request path's decoded segments, as the middleware split them, for the Graph dispatcher to take instead of
 /// splitting and decoding the path a second time.
-pub struct PathSegments(pub Vec<String>);
+pub struct PathSegments(pub Segments);
+
+/// Names of headers every request reads or writes, made at compile time (a `&str` name is parsed on each use).
+const EMULATOR_CLIENT: header::HeaderName = header::HeaderName::from_static("x-emulator-client");
+const REQUEST_ID: header::HeaderName = header::HeaderName::from_static("request-id");
+const CLIENT_REQUEST_ID: header::HeaderName = header::HeaderName::from_static("client-request-id");
 
 /// What the middleware notes about a request before it is handled.
 struct Seen {
@@ -82,7 +87,7 @@ struct Seen {
 
 impl Seen {
     fn of(req: &ServiceRequest) -> Self {
-        let segments = segments(req.uri().path());
+        let segments = Segments::parse(req.uri().path());
         let route = route_of(&segments);
         let seen = Self {
             method: req.method().as_str().to_owned(),
@@ -93,35 +98,21 @@ impl Seen {
             },
             path: req.uri().path().to_owned(),
             query: req.query_string().to_owned(),
-            normalized: normalized(&segments),
+            normalized: segments.normalized().to_owned(),
             route,
             version: segments
                 .first()
-                .and_then(|s| ApiVersion::parse(s))
+                .and_then(ApiVersion::parse)
                 .map(ApiVersion::as_str),
             graph: !matches!(route, "/_emulator" | "/metrics"),
             dashboard: req
                 .headers()
-                .get("x-emulator-client")
+                .get(EMULATOR_CLIENT)
                 .is_some_and(|v| v.as_bytes() == b"dashboard"),
         };
         req.extensions_mut().insert(PathSegments(segments));
         seen
     }
-}
-
-/// The decoded segments, each after a `/` (`/` for none).
-fn normalized(segments: &[String]) -> String {
-    let mut path =
-        String::with_capacity(segments.iter().map(|s| s.len() + 1).sum::<usize>().max(1));
-    for segment in segments {
-        path.push('/');
-        path.push_str(segment);
-    }
-    if path.is_empty() {
-        path.push('/');
-    }
-    path
 }
 
 /// Wraps the whole app: assigns ids, applies fault rules to Graph requests, renders error envelopes, adds the common
@@ -229,11 +220,11 @@ fn finish(
     };
     let headers = res.headers_mut();
     for (name, value) in [
-        ("request-id", &ids.request_id),
-        ("client-request-id", &ids.client_request_id),
+        (REQUEST_ID, &ids.request_id),
+        (CLIENT_REQUEST_ID, &ids.client_request_id),
     ] {
         if let Ok(v) = HeaderValue::from_str(value) {
-            headers.insert(header::HeaderName::from_static(name), v);
+            headers.insert(name, v);
         }
     }
     if let Some(allow) = cors {

@@ -19,6 +19,9 @@ use crate::config::Settings;
 use crate::error::ApiError;
 use crate::graph::Authority;
 
+/// Parsed once, not on every write (a `&str` header name is parsed on each lookup).
+const SEC_FETCH_SITE: header::HeaderName = header::HeaderName::from_static("sec-fetch-site");
+
 /// What the protocol middleware does with a request.
 pub enum Admission {
     /// Serve it, addressed to this authority; `cors` is the `Access-Control-Allow-Origin` its answer carries.
@@ -162,7 +165,7 @@ impl Security {
                 .as_deref()
                 .is_some_and(|o| origin_host(o).is_none_or(|h| !self.host_allowed(h)));
             let cross_site = headers
-                .get("sec-fetch-site")
+                .get(SEC_FETCH_SITE)
                 .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site"));
             if foreign_origin || cross_site {
                 return Admission::Refuse(ApiError::Forbidden(format!(

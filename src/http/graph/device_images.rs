@@ -86,11 +86,8 @@ pub async fn get(
     let object = repository::get_json(&state.db, &ctx.tenant, id, projection, select.as_deref())
         .await?
         .ok_or_else(|| not_found(&id.to_string()))?;
-    let context = format!(
-        "{}/$metadata#{COLLECTION_PATH}{}/$entity",
-        ctx.base,
-        select_suffix(select.as_deref())
-    );
+    let selected = select_suffix(select.as_deref());
+    let context = ctx.context(&[COLLECTION_PATH, &selected, "/$entity"]);
     let body = response::entity_with_context(&context, &object)?;
     Ok(response::json_bytes(StatusCode::OK, ctx, body))
 }
@@ -118,7 +115,7 @@ fn touched(req: &HttpRequest, id: Uuid) {
 }
 
 fn entity_context(ctx: &GraphContext) -> String {
-    format!("{}/$metadata#{COLLECTION_PATH}/$entity", ctx.base)
+    ctx.context(&[COLLECTION_PATH, "/$entity"])
 }
 
 /// Ids are GUIDs in their hyphenated form, compared case-insensitively; anything else names no image (404).

@@ -64,11 +64,7 @@ pub async fn list(
         |row| Ok(row.try_get::<String, _>(0)?),
     )
     .await?;
-    let context = format!(
-        "{}/$metadata#{COLLECTION_PATH}{}",
-        ctx.base,
-        select_suffix(select.as_deref())
-    );
+    let context = ctx.context(&[COLLECTION_PATH, &select_suffix(select.as_deref())]);
     let body = response::page_with_json_items(
         &context,
         page.count,

@@ -18,7 +18,7 @@ pub mod source_images;
 
 use crate::error::ApiError;
 use crate::gallery_images::model::GALLERY_IMAGES;
-use crate::graph::path::segments;
+use crate::graph::path::Segments;
 use crate::graph::{ApiVersion, GraphContext};
 use crate::http::protocol::PathSegments;
 use crate::http::AppState;
@@ -40,7 +40,8 @@ pub async fn dispatch(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let taken = req.extensions_mut().remove::<PathSegments>();
-    let segments = taken.map_or_else(|| segments(req.uri().path()), |s| s.0);
+    let decoded = taken.map_or_else(|| Segments::parse(req.uri().path()), |s| s.0);
+    let segments = decoded.to_vec();
     let Some(first) = segments.first() else {
         return Err(ApiError::Routing(
             "Invalid version: a path must start with /v1.0 or /beta.".into(),
@@ -60,7 +61,7 @@ pub async fn dispatch(
     })?;
     let rest = &segments[1..];
     // The metadata document needs no token, as Graph's (the Host and cross-site rules still applied).
-    if matches!(rest, [s] if s == "$metadata") {
+    if matches!(rest, [s] if *s == "$metadata") {
         return match *req.method() {
             Method::GET => metadata::handle(&req, version),
             _ => Err(ApiError::MethodNotAllowed("GET")),
@@ -91,8 +92,8 @@ pub async fn dispatch(
     }
     let ctx = GraphContext::new(&req, version, caller.tenant);
     let (collection, rest) = match &rest[VIRTUAL_ENDPOINT.len()..] {
-        [collection, rest @ ..] => (collection.as_str(), rest),
-        [] => return Err(segment_not_found(&rest[VIRTUAL_ENDPOINT.len() - 1])),
+        [collection, rest @ ..] => (*collection, rest),
+        [] => return Err(segment_not_found(rest[VIRTUAL_ENDPOINT.len() - 1])),
     };
     let is = |name: &str| collection.eq_ignore_ascii_case(name);
     if is("deviceImages") {
@@ -112,7 +113,7 @@ async fn device_images_routes(
     payload: web::Payload,
     state: &AppState,
     ctx: &GraphContext,
-    rest: &[String],
+    rest: &[&str],
 ) -> Result<HttpResponse, ApiError> {
     let method = req.method();
     match rest {
@@ -152,7 +153,7 @@ async fn policy_routes(
     payload: web::Payload,
     state: &AppState,
     ctx: &GraphContext,
-    rest: &[String],
+    rest: &[&str],
 ) -> Result<HttpResponse, ApiError> {
     let method = req.method();
     match rest {
@@ -190,7 +191,7 @@ async fn gallery_routes(
     req: &HttpRequest,
     state: &AppState,
     ctx: &GraphContext,
-    rest: &[String],
+    rest: &[&str],
 ) -> Result<HttpResponse, ApiError> {
     match rest {
         [] => match *req.method() {
