@@ -303,15 +303,16 @@ fn journal_entry(
     // A successful read's body is not kept: it is what reading again shows, and copying every page and image into
     // the journal cost a quarter of the read throughput (docs/control-plane.md#journal, bench/README.md).
     let successful_read = seen.method == "GET" && (200..300).contains(&status);
-    let (response, response_body) = match body.try_into_bytes() {
+    // The body's bytes are shared (a reference count), so the journal reads them where they are.
+    let (response, response_bytes) = match body.try_into_bytes() {
         Ok(bytes) if !successful_read => {
-            let text = body_text(&bytes, max);
-            (response.set_body(BoxBody::new(bytes)), text)
+            (response.set_body(BoxBody::new(bytes.clone())), Some(bytes))
         }
         Ok(bytes) => (response.set_body(BoxBody::new(bytes)), None),
         Err(body) => (response.set_body(body), None),
     };
     {
+        let response_body = response_bytes.as_deref().and_then(|b| body_text(b, max));
         let ext = req.extensions();
         let request_body = ext
             .get::<RawBody>()
