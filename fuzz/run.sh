@@ -11,7 +11,7 @@ command -v cargo-fuzz >/dev/null || cargo install --locked --quiet cargo-fuzz@0.
 # stable toolchain take them, as no nightly can be fetched here.
 export RUSTC_BOOTSTRAP=1
 # Each input must finish within 10 s (-timeout): a hang is a failure with its input kept, like a crash.
-for target in filter body skiptoken batch state; do
+for target in filter body skiptoken batch state path; do
   new=$(mktemp -d)
   log=$new.log
   if ! cargo fuzz run "$target" "$new" "fuzz/corpus/$target" -- -max_total_time="$seconds" -timeout=10 \

@@ -61,7 +61,7 @@ const TOKENS: &[&str] = &[
     "\\",
 ];
 
-struct Rng(u64);
+pub(super) struct Rng(pub(super) u64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
@@ -72,7 +72,7 @@ impl Rng {
         z ^ (z >> 31)
     }
 
-    fn below(&mut self, n: usize) -> usize {
+    pub(super) fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
     }
 
@@ -143,7 +143,7 @@ fn structured(rng: &mut Rng) -> String {
     out
 }
 
-fn corpus(kind: &str) -> Vec<Vec<u8>> {
+pub(super) fn corpus(kind: &str) -> Vec<Vec<u8>> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fuzz/corpus")
         .join(kind);

@@ -3,11 +3,14 @@
 //! `$filter` compiles to SQL that SQLite prepares against the real schema, with every literal a bound parameter, every
 //! accepted `$skiptoken` is a position that prepares as a bound keyset condition and round-trips, and a `$batch` body
 //! is either refused with a message or runs in an order where every item follows its dependencies, and a state
-//! document is refused naming its part, or accepted keeping what the database relies on.
+//! document is refused naming its part, or accepted keeping what the database relies on. A request path splits
+//! into the segments a plain split and decode would give, joined into its normalized path.
 //! Each check panics when a property fails, which is how both fuzzers see a failure.
 
 #[cfg(test)]
 mod fuzz;
+#[cfg(test)]
+mod paths;
 
 use crate::device_images::domain::{CreateDeviceImageRequest, NewDeviceImage};
 use crate::device_images::query::DEVICE_IMAGES;
@@ -237,4 +240,26 @@ pub fn check_batch(bytes: &[u8]) -> bool {
             true
         }
     }
+}
+
+/// Checks one request path's split ([`Segments`](crate::graph::path::Segments), hand-written index code every request
+/// runs): its segments are what `str::split` and a decode of each give, none empty, and its normalized path is `/`
+/// and the segments joined by `/`. Returns the path's route label (which must not panic either).
+pub fn check_path(raw: &str) -> &'static str {
+    let segments = crate::graph::path::Segments::parse(raw);
+    let parts = segments.to_vec();
+    let expected: Vec<String> = raw
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| crate::graph::path::percent_decode(s, false))
+        .collect();
+    assert_eq!(parts, expected, "{raw:?}");
+    assert_eq!(segments.len(), parts.len());
+    assert_eq!(segments.is_empty(), parts.is_empty());
+    assert_eq!(segments.first(), parts.first().copied());
+    assert!(parts.iter().all(|p| !p.is_empty()), "{raw:?}");
+    let joined: String = parts.iter().flat_map(|p| ["/", p]).collect();
+    let normalized = if parts.is_empty() { "/" } else { &joined };
+    assert_eq!(segments.normalized(), normalized, "{raw:?}");
+    crate::control::metrics::route_of(&segments)
 }
