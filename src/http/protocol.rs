@@ -372,8 +372,8 @@ impl actix_web::ResponseError for RenderedError {
     fn error_response(&self) -> actix_web::HttpResponse {
         actix_web::HttpResponse::build(self.status)
             .content_type("application/json")
-            .insert_header(("request-id", self.ids.request_id.as_str()))
-            .insert_header(("client-request-id", self.ids.client_request_id.as_str()))
+            .insert_header((REQUEST_ID, self.ids.request_id.as_str()))
+            .insert_header((CLIENT_REQUEST_ID, self.ids.client_request_id.as_str()))
             .body(self.body.clone())
     }
 }

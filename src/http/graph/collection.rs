@@ -38,7 +38,7 @@ pub async fn json_page(
     )
     .await?;
     let body = response::page_with_json_items(
-        &format!("{}/$metadata#{context}", ctx.base),
+        &ctx.context(&[context]),
         page.count,
         page.next_link.as_deref(),
         page.items.iter().map(String::as_str),
@@ -61,7 +61,7 @@ pub fn entity_options(
 
 /// A single entity's JSON with its context URL: 200.
 pub fn entity(ctx: &GraphContext, context: &str, object: &str) -> Result<HttpResponse, ApiError> {
-    let body = response::entity_with_context(&format!("{}/$metadata#{context}", ctx.base), object)?;
+    let body = response::entity_with_context(&ctx.context(&[context]), object)?;
     Ok(response::json_bytes(StatusCode::OK, ctx, body))
 }
 

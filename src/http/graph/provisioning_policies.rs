@@ -38,7 +38,7 @@ pub async fn create(
         expand: false,
     };
     let (id, object) = repository::insert(&state.db, &ctx.tenant, new, &now, &projection).await?;
-    let context = format!("{}/$metadata#{COLLECTION_PATH}/$entity", ctx.base);
+    let context = ctx.context(&[COLLECTION_PATH, "/$entity"]);
     let body = response::entity_with_context(&context, &object)?;
     let mut res = response::json_bytes(StatusCode::CREATED, ctx, body);
     if let Ok(value) =
@@ -184,10 +184,7 @@ pub async fn assignments(
     let items = repository::assignments(&state.db, &ctx.tenant, id)
         .await?
         .ok_or_else(|| not_found(&id.to_string()))?;
-    let context = format!(
-        "{}/$metadata#{COLLECTION_PATH}('{id}')/assignments",
-        ctx.base
-    );
+    let context = ctx.context(&[COLLECTION_PATH, "('", &id.to_string(), "')/assignments"]);
     let object = format!("{{\"value\":{items}}}");
     let body = response::entity_with_context(&context, &object)?;
     Ok(response::json_bytes(StatusCode::OK, ctx, body))
