@@ -204,3 +204,69 @@ async fn a_burst_of_large_entries_does_not_keep_its_memory() {
     journal.stop().await;
     db.close().await;
 }
+
+/// SQLite keeps every connection's pages in one pool bounded by a count of pages, not bytes (it is built with
+/// `SQLITE_ENABLE_MEMORY_MANAGEMENT`), so a journal connection that kept its 64-KB pages would take the slots of the
+/// images' 4-KB pages as they age: ~14 MB at a million images. Each batch's pages are released once it is written.
+#[tokio::test]
+async fn the_journal_does_not_keep_its_pages_between_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(&dir).await;
+    // The image writer's cache full of older pages: slots the journal could take.
+    sqlx::query(
+        "CREATE TABLE filler AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000) \
+         SELECT randomblob(4000) AS b FROM n",
+    )
+    .execute(&db.writer)
+    .await
+    .unwrap();
+    let filled: i64 = sqlx::query_scalar("SELECT sum(length(b)) FROM filler")
+        .fetch_one(&db.writer)
+        .await
+        .unwrap();
+    assert_eq!(filled, 3000 * 4000);
+    assert!(
+        cache_used(&db.writer).await > 1 << 20,
+        "the writer's pages are cached"
+    );
+    let journal = Journal::spawn(db.clone(), 20, 1 << 20);
+    let headers = HeaderMap::new();
+    let body = "b".repeat(200_000);
+    for _ in 0..30 {
+        for _ in 0..5 {
+            journal.record(&entry("/beta/big", Some(&body), &headers));
+        }
+        journal.flush().await;
+    }
+    assert_eq!(
+        stored_rows(&db).await.unwrap(),
+        20,
+        "the oldest were pruned"
+    );
+    let kept = cache_used(&db.requests.pool).await;
+    assert!(
+        kept < 1 << 20,
+        "{kept} bytes of pages kept by the journal's connection"
+    );
+    journal.stop().await;
+    db.close().await;
+}
+
+/// The bytes of page cache that `pool`'s connection holds (`SQLITE_DBSTATUS_CACHE_USED`).
+async fn cache_used(pool: &sqlx::SqlitePool) -> i32 {
+    let mut conn = pool.acquire().await.unwrap();
+    let mut handle = conn.lock_handle().await.unwrap();
+    let (mut current, mut highest) = (0, 0);
+    // SAFETY: the handle is an open connection, locked to this thread for the call; the out-pointers are valid.
+    let rc = unsafe {
+        libsqlite3_sys::sqlite3_db_status(
+            handle.as_raw_handle().as_ptr(),
+            libsqlite3_sys::SQLITE_DBSTATUS_CACHE_USED,
+            &mut current,
+            &mut highest,
+            0,
+        )
+    };
+    assert_eq!(rc, libsqlite3_sys::SQLITE_OK);
+    current
+}
