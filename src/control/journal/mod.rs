@@ -236,14 +236,16 @@ async fn write(db: &Database, batch: &[u8], count: usize, max: u64) -> Result<()
     let mut conn = requests.pool.acquire().await?;
     let written = requests.after_write(write_batch(&mut conn, batch, count, max).await);
     // SQLite (built with SQLITE_ENABLE_MEMORY_MANAGEMENT) keeps every connection's pages in one pool, bounded by
-    // its count of pages, not bytes: left in it, the journal's 64-KB pages took the slots that the image
-    // connections' 4-KB pages left free and held ~14 MB at a million images (bench/README.md). A batch needs
-    // only a handful of them again; the rest are released once it is committed.
-    if let Err(e) = sqlx::query("PRAGMA shrink_memory")
-        .execute(&mut *conn)
-        .await
-    {
-        tracing::warn!(error = %e, "releasing the journal's page cache failed");
+    // their count, not their bytes: kept, the journal's 64-KB pages took the slots of the image connections' aging
+    // 4-KB pages and held ~14 MB at a million images (bench/README.md). A batch needs only a handful of them again,
+    // so once it is committed they are all released (a failed write is logged, and its batch needs nothing more).
+    if written.is_ok() {
+        if let Err(e) = sqlx::query("PRAGMA shrink_memory")
+            .execute(&mut *conn)
+            .await
+        {
+            tracing::warn!(error = %e, "releasing the journal's page cache failed");
+        }
     }
     written
 }
