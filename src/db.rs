@@ -209,15 +209,30 @@ async fn open_writer(
     max_mb: Option<u64>,
     failed: Arc<AtomicU64>,
 ) -> Result<SqlitePool, sqlx::Error> {
-    let mut writer_options = base.clone().synchronous(match synchronous {
+    writer_pool(failed)
+        .connect_with(writer_options(base, synchronous, max_mb))
+        .await
+}
+
+/// A writer connection's options: `base` at `synchronous`, within `max_mb`.
+fn writer_options(
+    base: &SqliteConnectOptions,
+    synchronous: Synchronous,
+    max_mb: Option<u64>,
+) -> SqliteConnectOptions {
+    let options = base.clone().synchronous(match synchronous {
         Synchronous::Full => SqliteSynchronous::Full,
         Synchronous::Normal => SqliteSynchronous::Normal,
     });
-    if let Some(mb) = max_mb {
+    match max_mb {
         // A quota, as a full disk would impose one: writes past it fail with SQLITE_FULL (a 503).
-        writer_options =
-            writer_options.pragma("max_page_count", (mb * 1024 * 1024 / PAGE_SIZE).to_string());
+        Some(mb) => options.pragma("max_page_count", (mb * 1024 * 1024 / PAGE_SIZE).to_string()),
+        None => options,
     }
+}
+
+/// The options of a writer pool ([`open_writer`]).
+fn writer_pool(failed: Arc<AtomicU64>) -> SqlitePoolOptions {
     let seen = Arc::new(AtomicU64::new(0));
     SqlitePoolOptions::new()
         .max_connections(1)
@@ -231,8 +246,6 @@ async fn open_writer(
             let (failed, seen) = (failed.clone(), seen.clone());
             Box::pin(async move { keep_writer(conn, &failed, &seen).await })
         })
-        .connect_with(writer_options)
-        .await
 }
 
 impl Database {

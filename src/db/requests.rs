@@ -13,7 +13,8 @@ use std::sync::Arc;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool};
 
 use super::{
-    create_private, memory_pool, open_writer, report, DbError, StorageFailure, BUSY_TIMEOUT,
+    create_private, memory_pool, report, writer_options, writer_pool, DbError, StorageFailure,
+    BUSY_TIMEOUT,
 };
 use crate::config::Synchronous;
 
@@ -119,7 +120,20 @@ pub(super) async fn open(main_path: &Path) -> Result<Requests, DbError> {
         .busy_timeout(BUSY_TIMEOUT)
         .pragma("wal_autocheckpoint", CHECKPOINT_PAGES.to_string());
     let failed = Arc::new(AtomicU64::new(0));
-    let pool = open_writer(&base, Synchronous::Normal, None, failed.clone())
+    let pool = writer_pool(failed.clone())
+        // SQLite (built with SQLITE_ENABLE_MEMORY_MANAGEMENT) keeps every connection's pages in one pool bounded by
+        // their count, not their bytes, and a connection past its own `cache_size` takes the oldest page of any
+        // other. Kept, this file's 64-KB pages took the slots of the image connections' aging 4-KB pages and held
+        // ~14 MB at a million images (bench/README.md). A batch needs a handful of them again, a read of the journal
+        // those it reads: whatever the connection did, its pages are released when it is given back. A connection
+        // that cannot release them is closed, and the next use opens another.
+        .after_release(|conn, _| {
+            Box::pin(async move {
+                sqlx::query("PRAGMA shrink_memory").execute(conn).await?;
+                Ok(true)
+            })
+        })
+        .connect_with(writer_options(&base, Synchronous::Normal, None))
         .await
         .map_err(|e| DbError(format!("cannot open {}: {e}", path.display())))?;
     Ok(Requests { pool, failed })

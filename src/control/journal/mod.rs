@@ -234,20 +234,7 @@ pub async fn stored_rows(db: &Database) -> Result<i64, ApiError> {
 async fn write(db: &Database, batch: &[u8], count: usize, max: u64) -> Result<(), sqlx::Error> {
     let requests = &db.requests;
     let mut conn = requests.pool.acquire().await?;
-    let written = requests.after_write(write_batch(&mut conn, batch, count, max).await);
-    // SQLite (built with SQLITE_ENABLE_MEMORY_MANAGEMENT) keeps every connection's pages in one pool, bounded by
-    // their count, not their bytes: kept, the journal's 64-KB pages took the slots of the image connections' aging
-    // 4-KB pages and held ~14 MB at a million images (bench/README.md). A batch needs only a handful of them again,
-    // so once it is committed they are all released (a failed write is logged, and its batch needs nothing more).
-    if written.is_ok() {
-        if let Err(e) = sqlx::query("PRAGMA shrink_memory")
-            .execute(&mut *conn)
-            .await
-        {
-            tracing::warn!(error = %e, "releasing the journal's page cache failed");
-        }
-    }
-    written
+    requests.after_write(write_batch(&mut conn, batch, count, max).await)
 }
 
 /// Stores a batch as one row (a row per entry cost a third of a GET by id: bench/README.md), numbers its entries
