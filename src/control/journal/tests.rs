@@ -210,7 +210,7 @@ async fn a_burst_of_large_entries_does_not_keep_its_memory() {
 /// images' 4-KB pages as they age: ~14 MB at a million images. Its pages are released whenever the connection is
 /// given back: after each batch it writes, and after a read of the journal.
 #[tokio::test]
-async fn the_journal_does_not_keep_its_pages_between_batches() {
+async fn the_journal_connection_keeps_no_pages_between_uses() {
     let dir = tempfile::tempdir().unwrap();
     let db = open(&dir).await;
     // The image writer's cache full of older pages: slots the journal could take.
