@@ -21,16 +21,12 @@ use tokio::sync::{mpsc, oneshot, Mutex};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const TENANT: &str = "00000000-0000-0000-0000-000000000001";
+#[path = "floor_shared.rs"]
+mod shared;
+use shared::{JSON, TENANT};
+
 const COLUMNS: &str = "id, display_name, version, source_image_resource_id, operating_system, os_build_number, \
     os_version_number, os_status, size_in_gb, expiration_date, status, error_code, last_modified_date_time";
-
-/// An image's JSON as SQLite builds it.
-const JSON: &str = "json_object('id', id, 'displayName', display_name, 'version', version, \
-    'sourceImageResourceId', source_image_resource_id, 'operatingSystem', operating_system, \
-    'osBuildNumber', os_build_number, 'osVersionNumber', os_version_number, 'osStatus', os_status, \
-    'sizeInGB', size_in_gb, 'expirationDate', expiration_date, 'status', status, 'errorCode', error_code, \
-    'lastModifiedDateTime', last_modified_date_time)";
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -104,16 +100,10 @@ async fn list(top: i64, reader: web::Data<Mutex<SqliteConnection>>) -> HttpRespo
         .await
         .unwrap_or_default();
     drop(conn);
-    let mut body = Vec::with_capacity(items.iter().map(|i| i.len() + 1).sum::<usize>() + 16);
-    body.extend_from_slice(b"{\"value\":[");
-    for (n, item) in items.iter().take(top as usize).enumerate() {
-        if n > 0 {
-            body.push(b',');
-        }
-        body.extend_from_slice(item.as_bytes());
-    }
-    body.extend_from_slice(b"]}");
-    json(actix_web::http::StatusCode::OK, body)
+    json(
+        actix_web::http::StatusCode::OK,
+        shared::page(&items, top as usize),
+    )
 }
 
 async fn get(req: HttpRequest, reader: web::Data<Mutex<SqliteConnection>>) -> HttpResponse {

@@ -16,14 +16,9 @@ use rusqlite::{Connection, OpenFlags};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const TENANT: &str = "00000000-0000-0000-0000-000000000001";
-
-/// An image's JSON as SQLite builds it (the same expression as `bench/floor.rs`).
-const JSON: &str = "json_object('id', id, 'displayName', display_name, 'version', version, \
-    'sourceImageResourceId', source_image_resource_id, 'operatingSystem', operating_system, \
-    'osBuildNumber', os_build_number, 'osVersionNumber', os_version_number, 'osStatus', os_status, \
-    'sizeInGB', size_in_gb, 'expirationDate', expiration_date, 'status', status, 'errorCode', error_code, \
-    'lastModifiedDateTime', last_modified_date_time)";
+#[path = "floor_shared.rs"]
+mod shared;
+use shared::{JSON, TENANT};
 
 static DATABASE: OnceLock<String> = OnceLock::new();
 
@@ -36,15 +31,15 @@ thread_local! {
 fn with_reader<T>(f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> rusqlite::Result<T> {
     READER.with(|cell| {
         let mut cell = cell.borrow_mut();
-        if cell.is_none() {
-            let path = DATABASE.get().map(String::as_str).unwrap_or_default();
-            let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-            *cell = Some(Connection::open_with_flags(path, flags)?);
-        }
-        match cell.as_ref() {
-            Some(conn) => f(conn),
-            None => Err(rusqlite::Error::InvalidQuery),
-        }
+        let conn = match cell.as_mut() {
+            Some(conn) => conn,
+            None => {
+                let path = DATABASE.get().map(String::as_str).unwrap_or_default();
+                let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+                cell.insert(Connection::open_with_flags(path, flags)?)
+            }
+        };
+        f(conn)
     })
 }
 
@@ -62,18 +57,10 @@ fn list(top: i64) -> HttpResponse {
         let rows = statement.query_map((TENANT, top + 1), |row| row.get::<_, String>(0))?;
         rows.collect::<rusqlite::Result<Vec<String>>>()
     });
-    let Ok(items) = items else {
-        return HttpResponse::InternalServerError().finish();
-    };
-    let mut body = b"{\"value\":[".to_vec();
-    for (n, item) in items.iter().take(top as usize).enumerate() {
-        if n > 0 {
-            body.push(b',');
-        }
-        body.extend_from_slice(item.as_bytes());
+    match items {
+        Ok(items) => json(shared::page(&items, top as usize)),
+        Err(_) => HttpResponse::InternalServerError().finish(),
     }
-    body.extend_from_slice(b"]}");
-    json(body)
 }
 
 async fn get(req: HttpRequest) -> HttpResponse {
